@@ -1,0 +1,41 @@
+# Two commands set everything up on a fresh machine (Python 3.11, Node.js 20, npm, make, git):
+#   make demo   create .venv, install hookctl, run the tour against the local sandbox
+#   make test   create .venv, install hookctl, run lint, type check and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hookctl-installed
+
+.PHONY: venv demo test test-long lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[sandbox,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/hookctl demo
+
+lint: venv
+	$(BIN)/ruff check provisioner tests bench
+	$(BIN)/ruff format --check provisioner tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck unit
+
+test-long: venv
+	HOOKCTL_LONG=1 $(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .hookctl build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

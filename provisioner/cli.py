@@ -1,0 +1,372 @@
+"""The ``hookctl`` command line: parses options and calls the pipeline. Nothing else.
+
+Exit codes: 0 success (or no changes), 1 error, 2 changes present (only with
+``plan --detailed-exitcode``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .errors import AbortedError, HookctlError, InputError, Problem
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+class Runtime:
+    """Per-invocation settings shared by the commands (``--debug``, ``--quiet``, colour)."""
+
+    def __init__(self, debug: bool, quiet: bool, state_dir: str) -> None:
+        self.debug = debug
+        self.quiet = quiet
+        self.state_dir = state_dir
+
+    def colour(self) -> bool:
+        return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+    def progress(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def options(self, targets: tuple[str, ...] = ()) -> Any:
+        from .pipeline import Options
+
+        return Options(
+            state_dir=self.state_dir,
+            build_dir=os.environ.get("HOOKCTL_BUILD_DIR", ".hookctl/build"),
+            targets=targets,
+            progress=self.progress,
+        )
+
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+def stack_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-s", "--stack", "stack_path", metavar="STACK",
+        help="Stack file (default: the only stack under ./stacks).",
+    )(f)
+
+
+def env_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-e", "--env", "--environment", "environment", metavar="ENV", envvar="HOOKCTL_ENV",
+        help="Environment of the stack (default: its only one; or $HOOKCTL_ENV).",
+    )(f)
+
+
+def target_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--target", "targets", multiple=True, metavar="ADDRESS",
+        help="Limit to this resource address (and what it depends on); repeatable.",
+    )(f)
+
+
+def pick_stack(path: str | None) -> str:
+    if path:
+        return path
+    from .load import discover_stacks
+
+    found = discover_stacks("stacks")
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
+    raise InputError(
+        [Problem("stacks/", None, "stack", f"several stacks ({', '.join(found)}); choose one with -s")]
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@click.option(
+    "--state-dir", default=".hookctl/state", show_default=True, envvar="HOOKCTL_STATE_DIR",
+    help="Directory of the local state backend.",
+)
+@click.version_option(package_name="hookctl", prog_name="hookctl")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str) -> None:
+    """Provision Auth0 Actions and Amazon Cognito Lambda triggers from a stack file.
+
+    \b
+    Typical use:
+      hookctl validate                       check every stack under ./stacks
+      hookctl plan -s stacks/x.yaml -e dev   show what would change
+      hookctl apply -s stacks/x.yaml -e dev  plan, confirm, apply
+
+    Exit codes: 0 success or no changes, 1 error, 2 changes present
+    (plan --detailed-exitcode only).
+    """
+    ctx.obj = Runtime(debug, quiet, state_dir)
+
+
+@cli.command()
+@click.option("-s", "--stack", "stack_paths", multiple=True, metavar="STACK",
+              help="Stack file; repeatable (default: every stack under ./stacks).")
+@env_option
+@pass_runtime
+def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None) -> None:
+    """Check stack files, templates and local secret sources. No API is called."""
+    from .load import discover_stacks, read_document
+    from .render import render_all
+    from .secrets import SecretResolver
+
+    paths = list(stack_paths) or discover_stacks("stacks")
+    if not paths:
+        raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
+    problems: list[Problem] = []
+    for path in paths:
+        for env in _environments(path, environment, read_document):
+            try:
+                stack = _load(path, env)
+                render_all(stack)
+                resolver = SecretResolver(base_dir=stack.stack_dir)
+                missing = [p for entry in (*stack.actions, *stack.functions) for ref in entry.secrets
+                           if (p := resolver.check_local(ref)) is not None]
+                if missing:
+                    raise InputError(missing)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            click.echo(f"{path} ({stack.environment.name}): ok — {len(stack.actions)} actions, "
+                       f"{len(stack.functions)} functions")
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise InputError(unique)
+
+
+def _environments(path: str, wanted: str | None, read_document: Any) -> list[str | None]:
+    if wanted:
+        return [wanted]
+    try:
+        doc, _ = read_document(path)
+        envs = doc.get("environments") if hasattr(doc, "get") else None
+        if hasattr(envs, "keys") and envs:
+            return [str(k) for k in envs]
+    except InputError:
+        pass
+    return [None]
+
+
+def _load(path: str, env: str | None) -> Any:
+    from .load import load_stack
+
+    return load_stack(path, env)
+
+
+@cli.command()
+@stack_option
+@env_option
+@click.option("-o", "--out", "out_dir", required=True, metavar="DIR", help="Directory to write handlers into.")
+@pass_runtime
+def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir: str) -> None:
+    """Write each rendered handler to DIR for review (deterministic)."""
+    from .render import render_all
+
+    stack = _load(pick_stack(stack_path), environment)
+    handlers = {f.address: f.handler.rsplit(".", 1)[0] for f in stack.functions}
+    for item in render_all(stack):
+        # Auth0 keeps one code blob per action; a Lambda handler file is named by its handler.
+        path = os.path.join(out_dir, item.address, handlers.get(item.address, "code") + item.suffix)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(item.source)
+        click.echo(path)
+
+
+@cli.command()
+@stack_option
+@env_option
+@target_option
+@click.option("--out", "out_file", metavar="PLANFILE", help="Save the plan for `hookctl apply PLANFILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/plan-json.md).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull request.")
+@pass_runtime
+def plan(rt: Runtime, stack_path: str | None, environment: str | None, targets: tuple[str, ...],
+         out_file: str | None, detailed_exitcode: bool, as_json: bool, as_markdown: bool) -> None:
+    """Show what apply would change. Reads the live systems; writes nothing to them."""
+    from . import output
+    from .pipeline import compute_plan
+
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    planned = compute_plan(pick_stack(stack_path), environment, providers_for, rt.options(targets))
+    the_plan = planned.plan
+    if out_file:
+        _write_plan(out_file, the_plan)
+        rt.progress(f"Saved the plan to {out_file}; apply it with `hookctl apply {out_file}`.")
+    if as_json:
+        click.echo(output.as_json(the_plan), nl=False)
+    elif as_markdown:
+        click.echo(output.markdown(the_plan), nl=False)
+    else:
+        click.echo(output.text(the_plan, colour=rt.colour()), nl=False)
+    if detailed_exitcode and not the_plan.empty:
+        sys.exit(EXIT_CHANGES)
+
+
+def _write_plan(path: str, the_plan: Any) -> None:
+    from .plan import plan_to_json
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(plan_to_json(the_plan), fh, indent=2)
+        fh.write("\n")
+
+
+def _read_plan(path: str) -> Any:
+    from .plan import plan_from_json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return plan_from_json(data)
+    except OSError as exc:
+        raise InputError([Problem(path, None, "plan", f"cannot read: {exc.strerror}")]) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError([Problem(path, None, "plan", f"not a valid hookctl plan file: {exc}")]) from None
+
+
+@cli.command()
+@click.argument("planfile", required=False, metavar="[PLANFILE]")
+@stack_option
+@env_option
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
+@pass_runtime
+def apply(rt: Runtime, planfile: str | None, stack_path: str | None, environment: str | None,
+          targets: tuple[str, ...], auto_approve: bool) -> None:
+    """Apply a saved PLANFILE exactly, or plan, confirm and apply.
+
+    A saved plan is refused if the stack file or the live systems changed
+    since it was made.
+    """
+    from . import output
+    from .pipeline import apply_plan, backend_for, compute_plan
+    from .load import load_stack
+
+    saved = _read_plan(planfile) if planfile else None
+    path = stack_path or (saved.stack_path if saved else None)
+    path = pick_stack(path)
+    env = environment or (saved.environment if saved else None)
+    options = rt.options(targets or (saved.targets if saved else ()))
+    stack = load_stack(path, env)
+    with backend_for(stack, options).locked("apply"):
+        planned = compute_plan(path, env, providers_for, options)
+        if saved is None:
+            click.echo(output.text(planned.plan, colour=rt.colour()), nl=False)
+            if planned.plan.empty:
+                return
+            if not auto_approve:
+                if not sys.stdin.isatty():
+                    raise AbortedError("no terminal to confirm on; pass --auto-approve or apply a saved plan")
+                answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+                if answer.strip() != "yes":
+                    raise AbortedError("apply cancelled; nothing was changed")
+        elif saved.empty:
+            click.echo("The plan has no changes; nothing to do.")
+            return
+        done = apply_plan(planned, saved, options)
+    click.echo(f"Apply complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
+
+
+@cli.command()
+def templates() -> None:
+    """List the shipped template library."""
+    from .render import shipped_templates_dir
+
+    root = shipped_templates_dir()
+    for dirpath, _dirs, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            if name.endswith(".j2") and "/_" not in os.path.join(dirpath, name).replace(root, ""):
+                click.echo(os.path.relpath(os.path.join(dirpath, name), root))
+
+
+@cli.group()
+def state() -> None:
+    """Inspect the state and clear a stale lock."""
+
+
+@state.command("show")
+@stack_option
+@env_option
+@pass_runtime
+def state_show(rt: Runtime, stack_path: str | None, environment: str | None) -> None:
+    """Print the state document (ids and secret hashes; never secret values)."""
+    from .load import load_stack
+    from .pipeline import backend_for
+
+    stack = load_stack(pick_stack(stack_path), environment)
+    click.echo(json.dumps(backend_for(stack, rt.options()).read().to_json(), indent=2, sort_keys=True))
+
+
+@state.command("unlock")
+@click.argument("lock_id")
+@stack_option
+@env_option
+@pass_runtime
+def state_unlock(rt: Runtime, lock_id: str, stack_path: str | None, environment: str | None) -> None:
+    """Clear the lock LOCK_ID left by a run that died."""
+    from .load import load_stack
+    from .pipeline import backend_for
+
+    stack = load_stack(pick_stack(stack_path), environment)
+    backend_for(stack, rt.options()).unlock(lock_id)
+    click.echo(f"Unlocked {stack.name}/{stack.environment.name}.")
+
+
+def providers_for(stack: Any) -> list[Any]:
+    """The providers an environment needs, or the fake one when HOOKCTL_FAKE_STORE is set."""
+    fake_store = os.environ.get("HOOKCTL_FAKE_STORE")
+    if fake_store:
+        from .providers.fake import FakeProvider
+
+        return [FakeProvider(fake_store)]
+    providers: list[Any] = []
+    if stack.actions:
+        from .providers.auth0 import Auth0Provider  # type: ignore[import-not-found,unused-ignore]
+
+        providers.append(Auth0Provider.from_environment(stack))
+    if stack.functions:
+        from .providers.aws import CognitoProvider  # type: ignore[import-not-found,unused-ignore]
+
+        providers.append(CognitoProvider.from_environment(stack))
+    return providers
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="hookctl", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except HookctlError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"Hint: {exc.hint}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: internal error ({type(exc).__name__}); rerun with --debug for details", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK)

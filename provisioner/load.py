@@ -1,0 +1,660 @@
+"""Load stage: a stack file + an environment name → a validated, frozen ``Stack``.
+
+Reads the stack file and nothing else (no templates, no secrets, no remote
+calls). Every problem is collected, not just the first, and reported as
+``file:line: field: message`` with a suggestion for misspelled keys. The
+YAML parser is ruamel.yaml in round-trip mode because it keeps line numbers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from . import catalog
+from .errors import InputError, Problem
+from .model import (
+    Action,
+    Auth0Target,
+    CognitoTarget,
+    Environment,
+    Function,
+    Origin,
+    Pool,
+    PoolTrigger,
+    SecretRef,
+    Stack,
+    TriggerBindings,
+    freeze,
+)
+
+MAX_STACK_BYTES = 1024 * 1024
+MAX_NODES = 20_000  # guards against alias bombs: aliases expand when walked
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+SECRET_SOURCES = ("env", "file", "secretsmanager", "ssm")
+
+TOP_KEYS = ("stack", "description", "prune", "vars", "environments", "auth0", "cognito")
+ENV_KEYS = ("inherit", "vars", "auth0", "cognito")
+ENV_AUTH0_KEYS = ("domain",)
+ENV_COGNITO_KEYS = ("region", "pools")
+AUTH0_KEYS = ("actions", "triggers")
+ACTION_KEYS = (
+    "trigger",
+    "template",
+    "runtime",
+    "vars",
+    "dependencies",
+    "secrets",
+    "description",
+)
+TRIGGER_KEYS = ("bindings", "exclusive")
+COGNITO_KEYS = ("functions",)
+FUNCTION_KEYS = (
+    "template",
+    "runtime",
+    "handler",
+    "trigger",
+    "triggers",
+    "vars",
+    "dependencies",
+    "environment",
+    "secrets",
+    "role",
+    "timeout",
+    "memory",
+    "description",
+)
+POOL_TRIGGER_KEYS = ("pool", "trigger", "lambda_version", "kms_key_id")
+SECRET_KEYS = (*SECRET_SOURCES, "key")
+
+DEFAULT_HANDLERS = {"node": "index.handler", "python": "lambda_function.lambda_handler"}
+
+
+def discover_stacks(root: str = "stacks") -> list[str]:
+    """Every ``*.yaml``/``*.yml`` stack file directly under ``root`` or one level down."""
+    found: list[str] = []
+    if not os.path.isdir(root):
+        return found
+    for entry in sorted(os.listdir(root)):
+        path = os.path.join(root, entry)
+        if entry.endswith((".yaml", ".yml")) and os.path.isfile(path):
+            found.append(path)
+        elif os.path.isdir(path):
+            for name in ("stack.yaml", "stack.yml"):
+                if os.path.isfile(os.path.join(path, name)):
+                    found.append(os.path.join(path, name))
+    return found
+
+
+def read_document(path: str) -> tuple[Any, str]:
+    """Parse the YAML file; returns the round-trip document and the sha256 of its bytes."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_STACK_BYTES + 1)
+    except OSError as exc:
+        raise InputError([Problem(path, None, "file", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_STACK_BYTES:
+        raise InputError([Problem(path, None, "file", "larger than 1 MiB; is this a stack file?")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(path, None, "file", f"not UTF-8 ({exc.reason})")]) from None
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise InputError([Problem(path, line, "yaml", f"syntax error: {what}")]) from None
+    except YAMLError as exc:
+        raise InputError([Problem(path, None, "yaml", f"syntax error: {exc}")]) from None
+    return doc, hashlib.sha256(raw).hexdigest()
+
+
+def load_stack(path: str, environment: str | None = None) -> Stack:
+    """Load and validate ``path`` for ``environment`` (optional when there is only one)."""
+    doc, revision = read_document(path)
+    loader = _Loader(path)
+    stack = loader.build(doc, environment, revision)
+    if loader.problems or stack is None:
+        raise InputError(loader.problems, hint=loader.hint)
+    return stack
+
+
+class _Loader:
+    """Walks the round-trip document, collecting every problem before failing."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.hint: str | None = None
+        self._nodes = 0
+
+    # -- reporting -----------------------------------------------------------------
+    def problem(self, line: int | None, fld: str, message: str) -> None:
+        self.problems.append(Problem(self.path, line, fld, message))
+
+    def origin(self, node: Any, key: Any, fld: str) -> Origin:
+        return Origin(self.path, _line_of(node, key), fld)
+
+    def count(self) -> bool:
+        self._nodes += 1
+        if self._nodes == MAX_NODES:
+            self.problem(None, "yaml", f"more than {MAX_NODES} values (alias expansion?)")
+        return self._nodes < MAX_NODES
+
+    # -- generic checks --------------------------------------------------------------
+    def mapping(self, node: Any, fld: str, line: int | None, allowed: tuple[str, ...] | None) -> CommentedMap | None:
+        if node is None:
+            return CommentedMap()
+        if not isinstance(node, CommentedMap):
+            self.problem(line, fld, f"expected a mapping, got {_kind(node)}")
+            return None
+        if allowed is not None:
+            for key in node:
+                if key not in allowed:
+                    self.problem(
+                        _line_of(node, key),
+                        f"{fld}.{key}" if fld else str(key),
+                        f"unknown key{_suggest(str(key), allowed)}",
+                    )
+        return node
+
+    def string(self, node: CommentedMap, key: str, fld: str, *, required: bool = False) -> str | None:
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(_line_of(node, None), fld, "is required")
+            return None
+        value = node[key]
+        if not isinstance(value, str) or isinstance(value, bool):
+            self.problem(_line_of(node, key), fld, f"expected a string, got {_kind(value)}")
+            return None
+        return value
+
+    def integer(self, node: CommentedMap, key: str, fld: str, default: int, low: int, high: int) -> int:
+        if key not in node:
+            return default
+        value = node[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(_line_of(node, key), fld, f"expected an integer, got {_kind(value)}")
+            return default
+        if not low <= value <= high:
+            self.problem(_line_of(node, key), fld, f"must be between {low} and {high}, got {value}")
+        return int(value)
+
+    def boolean(self, node: CommentedMap, key: str, fld: str, default: bool = False) -> bool:
+        if key not in node:
+            return default
+        value = node[key]
+        if not isinstance(value, bool):
+            self.problem(_line_of(node, key), fld, f"expected true or false, got {_kind(value)}")
+            return default
+        return value
+
+    def plain(self, node: Any, fld: str, line: int | None) -> Any:
+        """Template variables: any YAML scalars, lists and mappings with string keys."""
+        if not self.count():
+            return None
+        if isinstance(node, CommentedMap):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    self.problem(_line_of(node, key), fld, f"keys must be strings, got {_kind(key)}")
+                    continue
+                out[key] = self.plain(value, f"{fld}.{key}", _line_of(node, key))
+            return out
+        if isinstance(node, CommentedSeq):
+            return [self.plain(v, f"{fld}[{i}]", _line_of(node, i)) for i, v in enumerate(node)]
+        if node is None or isinstance(node, str | bool | int | float):
+            return str(node) if isinstance(node, str) else node
+        self.problem(line, fld, f"unsupported value {_kind(node)}")
+        return None
+
+    def variables(self, parent: CommentedMap, key: str, fld: str) -> dict[str, Any]:
+        node = parent.get(key)
+        line = _line_of(parent, key)
+        checked = self.mapping(node, fld, line, None)
+        if checked is None:
+            return {}
+        value = self.plain(checked, fld, line)
+        return value if isinstance(value, dict) else {}
+
+    def str_map(self, parent: CommentedMap, key: str, fld: str, value_re: re.Pattern[str] | None = None,
+                what: str = "") -> dict[str, str]:
+        node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
+        out: dict[str, str] = {}
+        if node is None:
+            return out
+        for name, value in node.items():
+            line = _line_of(node, name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                self.problem(line, f"{fld}.{name}", f"expected a string, got {_kind(value)}")
+                continue
+            if value_re is not None and not value_re.match(value):
+                self.problem(line, f"{fld}.{name}", f"{what}, got {value!r}")
+                continue
+            out[str(name)] = value
+        return out
+
+    def secrets(self, parent: CommentedMap, fld: str, env_name: str) -> tuple[SecretRef, ...]:
+        node = self.mapping(parent.get("secrets"), fld, _line_of(parent, "secrets"), None)
+        refs: list[SecretRef] = []
+        if node is None:
+            return ()
+        for name, spec in node.items():
+            sfld = f"{fld}.{name}"
+            line = _line_of(node, name)
+            if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
+                self.problem(line, sfld, "secret names are letters, digits and _ (not starting with a digit)")
+                continue
+            if isinstance(spec, CommentedMap) and "value" in spec:
+                self.problem(
+                    _line_of(spec, "value"),
+                    f"{sfld}.value",
+                    "a stack never holds a secret's value; declare where it comes from "
+                    f"({', '.join(SECRET_SOURCES)})",
+                )
+                continue
+            spec_map = self.mapping(spec, sfld, line, SECRET_KEYS)
+            if spec_map is None:
+                continue
+            sources = [s for s in SECRET_SOURCES if s in spec_map]
+            if len(sources) != 1:
+                self.problem(line, sfld, f"give exactly one source: {', '.join(SECRET_SOURCES)}")
+                continue
+            source = sources[0]
+            locator = self.string(spec_map, source, f"{sfld}.{source}", required=True)
+            key = self.string(spec_map, "key", f"{sfld}.key")
+            if key is not None and source != "secretsmanager":
+                self.problem(_line_of(spec_map, "key"), f"{sfld}.key", "only a secretsmanager source has a key")
+            if locator is None:
+                continue
+            locator = locator.replace("{environment}", env_name)
+            refs.append(SecretRef(name, source, locator, self.origin(spec_map, source, f"{sfld}.{source}"), key))
+        return tuple(refs)
+
+    def named_entries(self, parent: CommentedMap, key: str, fld: str) -> Iterator[tuple[str, CommentedMap, int | None]]:
+        node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
+        if node is None:
+            return
+        for name, body in node.items():
+            line = _line_of(node, name)
+            if not isinstance(name, str) or not NAME_RE.match(name):
+                self.problem(line, f"{fld}.{name}", "names are 1-64 letters, digits, '.', '_' or '-'")
+                continue
+            entry = self.mapping(body, f"{fld}.{name}", line, None)
+            if entry is not None:
+                yield name, entry, line
+
+    # -- the document ------------------------------------------------------------------
+    def build(self, doc: Any, env_name: str | None, revision: str) -> Stack | None:
+        top = self.mapping(doc, "", 1, TOP_KEYS)
+        if top is None:
+            return None
+        if not top:
+            self.problem(1, "stack", "the file is empty")
+            return None
+        name = self.string(top, "stack", "stack", required=True)
+        if name is not None and not NAME_RE.match(name):
+            self.problem(_line_of(top, "stack"), "stack", "names are 1-64 letters, digits, '.', '_' or '-'")
+        stack_vars = self.variables(top, "vars", "vars")
+        prune = self.boolean(top, "prune", "prune")
+        envs = self.environments(top)
+        environment = self.pick_environment(top, envs, env_name)
+        env_label = environment.name if environment else (env_name or "")
+        actions = self.actions(top, env_label)
+        bindings = self.bindings(top, actions)
+        functions = self.functions(top, environment, env_label)
+        if self.problems or name is None or environment is None:
+            return None
+        return Stack(
+            name=name,
+            path=self.path,
+            environment=environment,
+            environments=tuple(envs),
+            vars=freeze(stack_vars),
+            actions=tuple(actions),
+            bindings=tuple(bindings),
+            functions=tuple(functions),
+            prune=prune,
+            revision=revision,
+        )
+
+    def environments(self, top: CommentedMap) -> dict[str, Environment]:
+        node = top.get("environments")
+        if node is None:
+            self.problem(_line_of(top, None), "environments", "is required: declare at least one environment")
+            return {}
+        raw: dict[str, tuple[CommentedMap, int | None]] = {}
+        for name, body, line in self.named_entries(top, "environments", "environments"):
+            checked = self.mapping(body, f"environments.{name}", line, ENV_KEYS)
+            if checked is not None:
+                raw[name] = (checked, line)
+        result: dict[str, Environment] = {}
+        for name in raw:
+            chain = self.inheritance(name, raw)
+            if chain is None:
+                continue
+            result[name] = self.environment(name, chain, raw)
+        return result
+
+    def inheritance(self, name: str, raw: dict[str, tuple[CommentedMap, int | None]]) -> list[str] | None:
+        chain = [name]
+        current = name
+        while True:
+            body, _ = raw[current]
+            parent = body.get("inherit")
+            if parent is None:
+                return list(reversed(chain))
+            fld = f"environments.{current}.inherit"
+            if parent not in raw:
+                self.problem(_line_of(body, "inherit"), fld,
+                             f"no environment named {parent!r}{_suggest(str(parent), tuple(raw))}")
+                return None
+            if parent in chain:
+                self.problem(_line_of(body, "inherit"), fld, f"inheritance cycle: {' -> '.join([*chain, parent])}")
+                return None
+            chain.append(parent)
+            current = parent
+
+    def environment(self, name: str, chain: list[str], raw: dict[str, tuple[CommentedMap, int | None]]) -> Environment:
+        variables: dict[str, Any] = {}
+        domain: str | None = None
+        auth0_origin: Origin | None = None
+        region: str | None = None
+        pools: dict[str, Pool] = {}
+        cognito_origin: Origin | None = None
+        for layer in chain:  # base first; the named environment wins
+            body, line = raw[layer]
+            fld = f"environments.{layer}"
+            variables.update(self.variables(body, "vars", f"{fld}.vars"))
+            if "auth0" in body:
+                a0 = self.mapping(body["auth0"], f"{fld}.auth0", _line_of(body, "auth0"), ENV_AUTH0_KEYS)
+                if a0 is not None:
+                    domain = self.string(a0, "domain", f"{fld}.auth0.domain") or domain
+                    auth0_origin = self.origin(body, "auth0", f"{fld}.auth0")
+            if "cognito" in body:
+                cg = self.mapping(body["cognito"], f"{fld}.cognito", _line_of(body, "cognito"), ENV_COGNITO_KEYS)
+                if cg is not None:
+                    region = self.string(cg, "region", f"{fld}.cognito.region") or region
+                    cognito_origin = self.origin(body, "cognito", f"{fld}.cognito")
+                    pnode = self.mapping(cg.get("pools"), f"{fld}.cognito.pools", _line_of(cg, "pools"), None)
+                    for pname, pid in (pnode or {}).items():
+                        pfld = f"{fld}.cognito.pools.{pname}"
+                        if not isinstance(pid, str) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pid):
+                            self.problem(_line_of(pnode, pname), pfld,
+                                         f"expected a user pool id like eu-west-1_AbC123, got {pid!r}")
+                            continue
+                        pools[str(pname)] = Pool(str(pname), pid, self.origin(pnode, pname, pfld))
+        auth0 = Auth0Target(domain, auth0_origin) if auth0_origin else None
+        cognito = CognitoTarget(region, freeze(pools), cognito_origin) if cognito_origin else None
+        _, line = raw[name]
+        return Environment(name, auth0, cognito, freeze(variables), Origin(self.path, line, f"environments.{name}"))
+
+    def pick_environment(self, top: CommentedMap, envs: dict[str, Environment], wanted: str | None) -> Environment | None:
+        if not envs:
+            return None
+        if wanted is None:
+            if len(envs) == 1:
+                return next(iter(envs.values()))
+            self.problem(_line_of(top, "environments"), "environments",
+                         f"this stack has several environments ({', '.join(envs)}); choose one with -e")
+            return None
+        if wanted not in envs:
+            self.problem(_line_of(top, "environments"), "environments",
+                         f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}")
+            return None
+        return envs[wanted]
+
+    def actions(self, top: CommentedMap, env_name: str) -> list[Action]:
+        auth0 = self.mapping(top.get("auth0"), "auth0", _line_of(top, "auth0"), AUTH0_KEYS)
+        if auth0 is None:
+            return []
+        actions: list[Action] = []
+        for name, entry, line in self.named_entries(auth0, "actions", "auth0.actions"):
+            fld = f"auth0.actions.{name}"
+            self.mapping(entry, fld, line, ACTION_KEYS)
+            trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
+            if trigger is not None and trigger not in catalog.AUTH0_TRIGGERS:
+                self.problem(_line_of(entry, "trigger"), f"{fld}.trigger",
+                             f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}")
+            template = self.string(entry, "template", f"{fld}.template", required=True)
+            runtime = self.string(entry, "runtime", f"{fld}.runtime") or catalog.AUTH0_DEFAULT_RUNTIME
+            if runtime == "node18-actions":
+                runtime = "node18"
+            if runtime not in catalog.AUTH0_RUNTIMES:
+                self.problem(_line_of(entry, "runtime"), f"{fld}.runtime",
+                             f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.AUTH0_RUNTIMES))}")
+            deps = self.str_map(entry, "dependencies", f"{fld}.dependencies", NPM_VERSION_RE,
+                                "npm dependencies need an exact version (1.2.3)")
+            if len(deps) > catalog.AUTH0_MAX_DEPENDENCIES:
+                self.problem(_line_of(entry, "dependencies"), f"{fld}.dependencies",
+                             f"Auth0 allows at most {catalog.AUTH0_MAX_DEPENDENCIES} dependencies")
+            secrets = self.secrets(entry, f"{fld}.secrets", env_name)
+            if len(secrets) > catalog.AUTH0_MAX_SECRETS:
+                self.problem(_line_of(entry, "secrets"), f"{fld}.secrets",
+                             f"Auth0 allows at most {catalog.AUTH0_MAX_SECRETS} secrets")
+            description = self.string(entry, "description", f"{fld}.description") or ""
+            if trigger is None or template is None:
+                continue
+            actions.append(Action(
+                name=name, trigger=trigger, template=template, runtime=runtime,
+                vars=freeze(self.variables(entry, "vars", f"{fld}.vars")), dependencies=freeze(deps),
+                secrets=secrets, origin=Origin(self.path, line, fld), description=description,
+            ))
+        return actions
+
+    def bindings(self, top: CommentedMap, actions: list[Action]) -> list[TriggerBindings]:
+        auth0 = top.get("auth0")
+        by_name = {a.name: a for a in actions}
+        declared: dict[str, TriggerBindings] = {}
+        if isinstance(auth0, CommentedMap) and "triggers" in auth0:
+            for trigger, entry, line in self.named_entries(auth0, "triggers", "auth0.triggers"):
+                fld = f"auth0.triggers.{trigger}"
+                self.mapping(entry, fld, line, TRIGGER_KEYS)
+                if trigger not in catalog.AUTH0_TRIGGERS:
+                    self.problem(line, fld, f"unknown Auth0 trigger {trigger!r}"
+                                 f"{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}")
+                    continue
+                order = entry.get("bindings", [])
+                if not isinstance(order, CommentedSeq | list):
+                    self.problem(_line_of(entry, "bindings"), f"{fld}.bindings", "expected a list of action names")
+                    continue
+                names: list[str] = []
+                for i, ref in enumerate(order):
+                    rfld = f"{fld}.bindings[{i}]"
+                    rline = _line_of(order, i) if isinstance(order, CommentedSeq) else line
+                    if ref not in by_name:
+                        self.problem(rline, rfld, f"binds {ref!r}, which is not a declared action"
+                                     f"{_suggest(str(ref), tuple(by_name))}")
+                    elif by_name[ref].trigger != trigger:
+                        self.problem(rline, rfld, f"action {ref!r} is for trigger {by_name[ref].trigger!r}, not {trigger!r}")
+                    elif ref in names:
+                        self.problem(rline, rfld, f"action {ref!r} is listed twice")
+                    else:
+                        names.append(ref)
+                exclusive = self.boolean(entry, "exclusive", f"{fld}.exclusive")
+                declared[trigger] = TriggerBindings(trigger, tuple(names), exclusive, Origin(self.path, line, fld))
+        # A trigger whose actions have no declared order binds them in declaration order.
+        result: list[TriggerBindings] = []
+        for action in actions:
+            if action.trigger not in declared:
+                same = tuple(a.name for a in actions if a.trigger == action.trigger)
+                declared[action.trigger] = TriggerBindings(action.trigger, same, False, action.origin)
+        for tb in declared.values():
+            if len(tb.actions) > catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER:
+                self.problem(tb.origin.line, tb.origin.field,
+                             f"Auth0 allows at most {catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER} actions per trigger")
+            result.append(tb)
+        return result
+
+    def functions(self, top: CommentedMap, env: Environment | None, env_name: str) -> list[Function]:
+        cognito = self.mapping(top.get("cognito"), "cognito", _line_of(top, "cognito"), COGNITO_KEYS)
+        if cognito is None:
+            return []
+        pools = dict(env.cognito.pools) if env and env.cognito else {}
+        functions: list[Function] = []
+        for name, entry, line in self.named_entries(cognito, "functions", "cognito.functions"):
+            fld = f"cognito.functions.{name}"
+            self.mapping(entry, fld, line, FUNCTION_KEYS)
+            template = self.string(entry, "template", f"{fld}.template", required=True)
+            runtime = self.string(entry, "runtime", f"{fld}.runtime", required=True)
+            if runtime is not None and runtime not in catalog.LAMBDA_RUNTIMES:
+                self.problem(_line_of(entry, "runtime"), f"{fld}.runtime",
+                             f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.LAMBDA_RUNTIMES))}")
+                runtime = None
+            language = catalog.lambda_language(runtime or "nodejs22.x")
+            handler = self.string(entry, "handler", f"{fld}.handler") or DEFAULT_HANDLERS[language]
+            if not re.match(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*$", handler):
+                self.problem(_line_of(entry, "handler"), f"{fld}.handler", f"expected module.function, got {handler!r}")
+            triggers = self.pool_triggers(entry, fld, pools, env is not None)
+            dep_re = NPM_VERSION_RE if language == "node" else re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
+            deps = self.str_map(entry, "dependencies", f"{fld}.dependencies", dep_re, "dependencies need an exact version")
+            environment = self.str_map(entry, "environment", f"{fld}.environment")
+            for key in environment:
+                if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or key.startswith("AWS_"):
+                    self.problem(_line_of(entry.get("environment"), key), f"{fld}.environment.{key}",
+                                 "Lambda environment names are letters, digits and _, and may not start with AWS_")
+            secrets = self.secrets(entry, f"{fld}.secrets", env_name)
+            role = self.string(entry, "role", f"{fld}.role")
+            if role is not None and not role.startswith("arn:"):
+                self.problem(_line_of(entry, "role"), f"{fld}.role", "expected an IAM role ARN, or leave it out to let hookctl create one")
+            timeout = self.integer(entry, "timeout", f"{fld}.timeout", 5, 1, 900)
+            memory = self.integer(entry, "memory", f"{fld}.memory", 128, 128, 10240)
+            description = self.string(entry, "description", f"{fld}.description") or ""
+            if template is None or runtime is None:
+                continue
+            functions.append(Function(
+                name=name, template=template, runtime=runtime, handler=handler,
+                vars=freeze(self.variables(entry, "vars", f"{fld}.vars")), dependencies=freeze(deps),
+                environment=freeze(environment), secrets=secrets, triggers=triggers, role=role,
+                timeout=timeout, memory=memory, origin=Origin(self.path, line, fld), description=description,
+            ))
+        seen: dict[tuple[str, str], str] = {}
+        for fn in functions:
+            for pt in fn.triggers:
+                other = seen.setdefault((pt.pool, pt.trigger), fn.name)
+                if other != fn.name:
+                    self.problem(pt.origin.line, pt.origin.field,
+                                 f"pool {pt.pool!r} trigger {pt.trigger} is already served by function {other!r}")
+        return functions
+
+    def pool_triggers(self, entry: CommentedMap, fld: str, pools: dict[str, Pool], have_env: bool) -> tuple[PoolTrigger, ...]:
+        result: list[PoolTrigger] = []
+        if "trigger" in entry and "triggers" in entry:
+            self.problem(_line_of(entry, "triggers"), f"{fld}.triggers", "give either trigger or triggers, not both")
+            return ()
+        if "trigger" in entry:
+            # Shorthand: the trigger on every pool of the environment.
+            trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
+            if trigger is None:
+                return ()
+            if self.check_trigger(trigger, _line_of(entry, "trigger"), f"{fld}.trigger"):
+                if have_env and not pools:
+                    self.problem(_line_of(entry, "trigger"), f"{fld}.trigger", "the environment declares no Cognito pools")
+                origin = self.origin(entry, "trigger", f"{fld}.trigger")
+                for pool in pools:
+                    result.append(self.versioned(PoolTrigger(pool, trigger, origin), origin))
+            return tuple(result)
+        node = entry.get("triggers")
+        if node is None:
+            self.problem(_line_of(entry, None), f"{fld}.triggers", "is required: which pool triggers does this function serve?")
+            return ()
+        if not isinstance(node, CommentedSeq):
+            self.problem(_line_of(entry, "triggers"), f"{fld}.triggers", f"expected a list, got {_kind(node)}")
+            return ()
+        for i, item in enumerate(node):
+            tfld = f"{fld}.triggers[{i}]"
+            body = self.mapping(item, tfld, _line_of(node, i), POOL_TRIGGER_KEYS)
+            if body is None:
+                continue
+            pool = self.string(body, "pool", f"{tfld}.pool", required=True)
+            trigger = self.string(body, "trigger", f"{tfld}.trigger", required=True)
+            if pool is not None and have_env and pool not in pools:
+                self.problem(_line_of(body, "pool"), f"{tfld}.pool",
+                             f"the environment has no pool named {pool!r}{_suggest(pool, tuple(pools))}")
+                continue
+            if pool is None or trigger is None or not self.check_trigger(trigger, _line_of(body, "trigger"), f"{tfld}.trigger"):
+                continue
+            origin = self.origin(node, i, tfld)
+            version = self.string(body, "lambda_version", f"{tfld}.lambda_version")
+            kms = self.string(body, "kms_key_id", f"{tfld}.kms_key_id")
+            result.append(self.versioned(PoolTrigger(pool, trigger, origin, version, kms), origin))
+        return tuple(result)
+
+    def check_trigger(self, trigger: str, line: int | None, fld: str) -> bool:
+        if trigger in catalog.COGNITO_TRIGGERS:
+            return True
+        self.problem(line, fld, f"unknown Cognito trigger {trigger!r}{_suggest(trigger, tuple(catalog.COGNITO_TRIGGERS))}")
+        return False
+
+    def versioned(self, pt: PoolTrigger, origin: Origin) -> PoolTrigger:
+        allowed = catalog.COGNITO_VERSIONED_TRIGGERS.get(pt.trigger)
+        version = pt.lambda_version
+        if allowed is None:
+            if version is not None:
+                self.problem(origin.line, f"{origin.field}.lambda_version", f"{pt.trigger} takes no lambda_version")
+        else:
+            version = version or "V1_0"
+            if version not in allowed:
+                self.problem(origin.line, f"{origin.field}.lambda_version",
+                             f"{pt.trigger} supports {', '.join(sorted(allowed))}, not {version!r}")
+        if pt.trigger in catalog.COGNITO_KMS_TRIGGERS and not pt.kms_key_id:
+            self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} needs kms_key_id (a KMS key ARN)")
+        if pt.trigger not in catalog.COGNITO_KMS_TRIGGERS and pt.kms_key_id:
+            self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} takes no kms_key_id")
+        return PoolTrigger(pt.pool, pt.trigger, pt.origin, version, pt.kms_key_id)
+
+
+def _line_of(node: Any, key: Any) -> int | None:
+    """1-based line of ``node[key]`` (or of ``node`` itself when key is None)."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if key is None:
+            return int(lc.line) + 1
+        if isinstance(node, CommentedSeq):
+            return int(lc.item(key)[0]) + 1
+        return int(lc.key(key)[0]) + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return int(lc.line) + 1 if lc.line is not None else None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | CommentedSeq):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+SuggestFn = Callable[[str, tuple[str, ...]], str]
+suggest: SuggestFn = _suggest

@@ -1,0 +1,226 @@
+"""The whole pipeline on one screen.
+
+    load      stack file + environment      → Stack            (stack file only)
+    render    Stack entries                 → handler source   (templates)
+    secrets   secret references             → masked values    (env, files, AWS)
+    package   source + dependencies         → artifacts        (local build cache)
+    read      providers                     → Live             (provider APIs, read-only)
+    diff      desired vs live               → changes          (none)
+    plan      changes                       → Plan             (none)
+    apply     Plan                          → live + state     (provider APIs, state)
+
+``plan`` and ``apply`` run the same stages; ``plan`` stops before executing.
+A saved plan is applied only if the stack file and the live systems still
+match what it was computed from.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import plan as planlib
+from .diff import Resource, diff
+from .errors import HookctlError, StaleError
+from .execute import Executor
+from .load import load_stack
+from .model import Action, Function, SecretRef, Stack
+from .package import package_action, package_function
+from .plan import Operation, Plan, ResourceChange
+from .providers.base import Context, Live, Provider, SecretDigest
+from .render import Rendered, render_all
+from .secrets import Secret, SecretResolver, secret_hash
+from .state import Backend, LocalBackend, State
+
+Progress = Callable[[str], None]
+ProviderFactory = Callable[[Stack], list[Provider]]
+
+
+@dataclass
+class Options:
+    state_dir: str = ".hookctl/state"
+    build_dir: str = ".hookctl/build"
+    targets: tuple[str, ...] = ()
+    progress: Progress = lambda _m: None
+    resolver: SecretResolver | None = None
+    backend: Callable[[Stack], Backend] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Planned:
+    """A plan plus what apply needs that must never be written down (secret values)."""
+
+    stack: Stack
+    plan: Plan
+    state: State
+    backend: Backend
+    providers: list[Provider]
+    secrets: dict[tuple[str, str], Secret]
+    rendered: dict[str, Rendered]
+
+
+def backend_for(stack: Stack, options: Options) -> Backend:
+    if options.backend is not None:
+        return options.backend(stack)
+    return LocalBackend(options.state_dir, stack.name, stack.environment.name)
+
+
+def secret_refs(stack: Stack) -> list[tuple[str, SecretRef]]:
+    entries: list[Action | Function] = [*stack.actions, *stack.functions]
+    return [(entry.address, ref) for entry in entries for ref in entry.secrets]
+
+
+def resolve_secrets(stack: Stack, resolver: SecretResolver) -> dict[tuple[str, str], Secret]:
+    refs = secret_refs(stack)
+    values = resolver.resolve_all(ref for _, ref in refs)
+    return {(address, ref.name): values[(ref.origin.field, ref.name)] for address, ref in refs}
+
+
+def package_all(stack: Stack, rendered: Mapping[str, Rendered], options: Options) -> dict[str, Any]:
+    artifacts: dict[str, Any] = {}
+    for action in stack.actions:
+        artifacts[action.address] = package_action(action, rendered[action.address])
+    for fn in stack.functions:
+        artifacts[fn.address] = package_function(
+            fn, rendered[fn.address], options.build_dir, progress=options.progress
+        )
+    return artifacts
+
+
+def compute_plan(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Planned:
+    stack = load_stack(stack_path, environment)
+    rendered = {r.address: r for r in render_all(stack)}
+    resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir)
+    secrets = resolve_secrets(stack, resolver)
+    backend = backend_for(stack, options)
+    state = backend.read()
+    digests: dict[str, dict[str, SecretDigest]] = {}
+    for (address, name), secret in secrets.items():
+        digests.setdefault(address, {})[name] = SecretDigest(address, name, secret_hash(secret.reveal(), state.salt))
+    artifacts = package_all(stack, rendered, options)
+    providers = factory(stack)
+    changes: list[ResourceChange] = []
+    operations: list[Operation] = []
+    live_docs: dict[str, Any] = {}
+    for provider in providers:
+        ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra)
+        options.progress(f"Reading {provider.name} …")
+        live = provider.read(ctx)
+        desired = provider.desired(ctx, live)
+        found = diff(desired, live.resources, sorted(live.owned) if stack.prune else ())
+        found = _targeted(found, options.targets)
+        changes.extend(found)
+        operations.extend(provider.operations(ctx, found, desired, live))
+        live_docs[provider.name] = _fingerprint_view(live)
+    operations = _with_dependencies(operations, {c.address for c in changes}) if options.targets else operations
+    plan = Plan(
+        stack=stack.name,
+        environment=stack.environment.name,
+        stack_revision=stack.revision,
+        fingerprint=planlib.fingerprint(live_docs),
+        changes=tuple(changes),
+        operations=planlib.order(operations),
+        created_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=git_commit(stack.stack_dir),
+        targets=options.targets,
+        salt=state.salt,
+        stack_path=os.path.relpath(stack_path),
+    )
+    return Planned(stack, plan, state, backend, providers, secrets, rendered)
+
+
+def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[str]:
+    """Execute ``plan`` (a saved one) or ``planned.plan``. The caller holds the state lock."""
+    chosen = plan or planned.plan
+    if plan is not None:
+        check_fresh(plan, planned)
+    state = planned.state
+    if chosen.salt and chosen.salt != state.salt:
+        if state.resources:
+            raise StaleError("the state was replaced since the plan was made")
+        state.salt = chosen.salt
+    clients = {p.name: p.client() for p in planned.providers}
+    executor = Executor(clients, state, planned.secrets, save=planned.backend.write, progress=options.progress)
+    done = executor.run(chosen)
+    if not chosen.operations:
+        return done
+    planned.backend.write(state)
+    return done
+
+
+def check_fresh(saved: Plan, current: Planned) -> None:
+    now = current.plan
+    if (saved.stack, saved.environment) != (now.stack, now.environment):
+        raise StaleError(
+            f"the plan is for {saved.stack}/{saved.environment}, not {now.stack}/{now.environment}"
+        )
+    if saved.stack_revision != now.stack_revision:
+        raise StaleError(
+            "the stack file changed since the plan was made"
+            + (f" (plan from commit {saved.commit[:12]})" if saved.commit else ""),
+            hint="Plan again from the current stack and review the new plan.",
+        )
+    if saved.fingerprint != now.fingerprint:
+        raise StaleError(
+            "the live systems changed since the plan was made; refusing a stale plan",
+            hint="Plan again and review the new plan.",
+        )
+
+
+def git_commit(directory: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", directory, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _fingerprint_view(live: Live) -> dict[str, Any]:
+    return {
+        "resources": {a: _doc_view(r) for a, r in sorted(live.resources.items())},
+        "facts": live.facts,
+    }
+
+
+def _doc_view(resource: Resource) -> dict[str, Any]:
+    import hashlib
+
+    code = hashlib.sha256(resource.code.encode()).hexdigest() if resource.code is not None else None
+    return {"doc": resource.doc, "code": code, "drift": resource.drift}
+
+
+def _matches(address: str, targets: tuple[str, ...]) -> bool:
+    return any(address == t or address.startswith(t + ".") for t in targets)
+
+
+def _targeted(changes: list[ResourceChange], targets: tuple[str, ...]) -> list[ResourceChange]:
+    if not targets:
+        return changes
+    return [c for c in changes if _matches(c.address, targets)]
+
+
+def _with_dependencies(operations: list[Operation], addresses: set[str]) -> list[Operation]:
+    by_id = {op.id: op for op in operations}
+    keep: set[str] = set()
+    stack = [op.id for op in operations if op.address in addresses]
+    while stack:
+        current = stack.pop()
+        if current in keep or current not in by_id:
+            continue
+        keep.add(current)
+        stack.extend(by_id[current].depends_on)
+    return [op for op in operations if op.id in keep]
+
+
+def default_build_dir() -> str:
+    return os.environ.get("HOOKCTL_BUILD_DIR", ".hookctl/build")
+
+
+__all__ = ["HookctlError", "Options", "Planned", "apply_plan", "check_fresh", "compute_plan"]

@@ -1,0 +1,1 @@
+"""Provider clients: thin, typed wrappers around the Auth0 and AWS SDKs."""

@@ -1,0 +1,83 @@
+"""The one interface every provider implements.
+
+A provider turns the stack into normalised desired documents, reads the live
+system into the same shape (read-only), and turns the resulting changes into
+operations on its client. It never executes anything itself: the executor
+calls the client methods named in the plan, and only those listed in the
+client's ``OPERATIONS`` (so a tampered plan file cannot call anything else).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..diff import Resource
+from ..model import Stack
+from ..plan import Operation, ResourceChange, SecretValue
+
+
+@dataclass(frozen=True)
+class SecretDigest:
+    """What the plan knows about a secret: its reference and salted hash, never its value."""
+
+    address: str
+    name: str
+    hash: str
+
+    def placeholder(self) -> SecretValue:
+        return SecretValue(self.address, self.name, self.hash)
+
+
+@dataclass
+class Context:
+    """Everything a provider needs to plan, computed by the earlier stages."""
+
+    stack: Stack
+    state: Mapping[str, Any]  # resources section of the state document (read-only)
+    artifacts: Mapping[str, Any]  # address -> package.Auth0Artifact | package.LambdaArtifact
+    secrets: Mapping[str, Mapping[str, SecretDigest]]  # address -> name -> digest
+    progress: Callable[[str], None] = lambda _msg: None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Live:
+    """The normalised live view: managed (or owned) resources by address."""
+
+    resources: dict[str, Resource] = field(default_factory=dict)
+    # Live resources hookctl owns that the stack no longer declares may be pruned.
+    owned: set[str] = field(default_factory=set)
+    # Anything else the plan depends on (trigger versions, unmanaged bindings, pool settings),
+    # included in the staleness fingerprint.
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Client(ABC):
+    """A provider client: the only object operations are executed against."""
+
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset()
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def client(self) -> Client:
+        """The client the executor calls (created lazily: plan-only runs may never need it)."""
+
+    @abstractmethod
+    def read(self, ctx: Context) -> Live:
+        """Read the live system. Read-only."""
+
+    @abstractmethod
+    def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
+        """Normalised desired documents for the stack, in the shape ``read`` produces."""
+
+    @abstractmethod
+    def operations(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[Operation]:
+        """Operations that carry out ``changes``, with dependencies and apply-time refs."""

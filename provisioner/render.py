@@ -1,0 +1,268 @@
+"""Render stage: a stack entry (action or function) → handler source code.
+
+Reads templates only: a stack-local ``templates/`` folder beside the stack
+file first, then the library shipped inside the package. Jinja2 runs sandboxed
+with ``StrictUndefined``. Values may only enter the generated JavaScript or
+Python through the literal filters ``js`` / ``py``: a bare ``{{ value }}``
+holding a string is an error, so no variable can break out of a string
+literal and inject code. Numbers and booleans are written as literals of the
+template's language. Same inputs → same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import types
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .errors import InputError, Problem
+from .model import Action, Function, Stack
+
+LANGUAGE_BY_SUFFIX = {".js": "js", ".mjs": "js", ".cjs": "js", ".py": "py"}
+RESERVED = "hookctl"
+
+
+class Literal(str):
+    """Source text produced by a literal filter: safe to place in code as is."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered handler."""
+
+    address: str
+    template: str
+    template_path: str  # where the template was found (for messages)
+    language: str  # "js" | "py"
+    suffix: str  # ".js", ".mjs", ".py"
+    source: str
+
+
+def shipped_templates_dir() -> str:
+    """The template library installed with the package (``provisioner/templates``)."""
+    try:
+        path = resources.files("provisioner.templates")
+        if os.path.isdir(str(path)):
+            return str(path)
+    except ModuleNotFoundError:
+        pass
+    # Running from a source checkout without an install.
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+
+
+def template_language(name: str) -> tuple[str, str]:
+    base = name[:-3] if name.endswith(".j2") else name
+    suffix = os.path.splitext(base)[1]
+    if suffix not in LANGUAGE_BY_SUFFIX:
+        raise ValueError(suffix)
+    return LANGUAGE_BY_SUFFIX[suffix], suffix
+
+
+def js_literal(value: Any) -> Literal:
+    """A JavaScript literal for any JSON value; strings can never end early.
+
+    JSON is valid JavaScript; we additionally escape ``<``, ``>``, ``&`` and the
+    line separators U+2028/U+2029 so the text is inert in any context.
+    """
+    text = json.dumps(_plain(value), ensure_ascii=True, sort_keys=True, allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Literal(text)
+
+
+def py_literal(value: Any) -> Literal:
+    """A Python literal (str, int, float, bool, None, list, dict) built by ``repr``."""
+    value = _plain(value)
+    _check_finite(value)
+    return Literal(_py_repr(value))
+
+
+def _py_repr(value: Any) -> str:
+    if isinstance(value, dict):
+        items = ", ".join(f"{_py_repr(str(k))}: {_py_repr(v)}" for k, v in sorted(value.items()))
+        return "{" + items + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_py_repr(v) for v in value) + "]"
+    if isinstance(value, str):
+        # ascii() escapes every non-ASCII character too, so the output is plain ASCII.
+        return ascii(value)
+    return repr(value)
+
+
+def _check_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not a finite number")
+    if isinstance(value, list):
+        for v in value:
+            _check_finite(v)
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_finite(v)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, types.MappingProxyType | dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise ValueError(f"cannot place a {type(value).__name__} in code")
+
+
+class UnsafeOutput(Exception):
+    """A string reached the output without a literal filter."""
+
+
+def _finalizer(language: str) -> Any:
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Literal):
+            return value
+        if isinstance(value, bool):
+            return ("True" if value else "False") if language == "py" else ("true" if value else "false")
+        if isinstance(value, int | float) and math.isfinite(value):
+            return repr(value)
+        if isinstance(value, jinja2.Undefined):
+            return value  # StrictUndefined raises when printed
+        raise UnsafeOutput(
+            f"a {type(value).__name__} value must pass through the "
+            f"'{language}' filter (e.g. {{{{ name | {language} }}}}) before it is placed in code"
+        )
+
+    return finalize
+
+
+class Renderer:
+    """Renders entries of one stack; caches one Jinja environment per language."""
+
+    def __init__(self, stack: Stack, extra_dirs: tuple[str, ...] = ()) -> None:
+        self.stack = stack
+        local = os.path.join(stack.stack_dir, "templates")
+        self.search_path = [*extra_dirs, local, shipped_templates_dir()]
+        self._envs: dict[str, jinja2.Environment] = {}
+
+    def env(self, language: str) -> jinja2.Environment:
+        if language not in self._envs:
+            env = ImmutableSandboxedEnvironment(
+                loader=jinja2.FileSystemLoader(self.search_path),
+                undefined=jinja2.StrictUndefined,
+                autoescape=False,
+                keep_trailing_newline=True,
+                finalize=_finalizer(language),
+            )
+            env.filters["js"] = js_literal
+            env.filters["py"] = py_literal
+            env.filters["literal"] = py_literal if language == "py" else js_literal
+            self._envs[language] = env
+        return self._envs[language]
+
+    def context(self, entry: Action | Function) -> dict[str, Any]:
+        variables = self.stack.template_vars(entry.vars)
+        info: dict[str, Any] = {
+            "stack": self.stack.name,
+            "environment": self.stack.environment.name,
+            "name": entry.name,
+            "runtime": entry.runtime,
+            "secrets": [s.name for s in entry.secrets],
+        }
+        if isinstance(entry, Action):
+            info["trigger"] = entry.trigger
+            info["dependencies"] = dict(entry.dependencies)
+        else:
+            info["triggers"] = sorted({t.trigger for t in entry.triggers})
+            info["handler"] = entry.handler
+            info["secret_sources"] = {s.name: s.source for s in entry.secrets}
+        variables[RESERVED] = info
+        return variables
+
+    def render(self, entry: Action | Function) -> Rendered:
+        kind = "auth0.actions" if isinstance(entry, Action) else "cognito.functions"
+        tfield = f"{kind}.{entry.name}.template"
+        origin_line = entry.origin.line
+        if RESERVED in entry.vars:
+            raise InputError([Problem(self.stack.path, origin_line, f"{kind}.{entry.name}.vars.{RESERVED}",
+                                      "this variable name is reserved for hookctl")])
+        try:
+            language, suffix = template_language(entry.template)
+        except ValueError:
+            raise InputError([Problem(self.stack.path, origin_line, tfield,
+                                      f"template {entry.template!r} must end in .js.j2, .mjs.j2 or .py.j2")]) from None
+        if isinstance(entry, Function):
+            expected = "py" if entry.runtime.startswith("python") else "js"
+            if expected != language:
+                raise InputError([Problem(self.stack.path, origin_line, tfield,
+                                          f"template {entry.template!r} is {language}, runtime {entry.runtime} needs {expected}")])
+        env = self.env(language)
+        try:
+            template = env.get_template(entry.template)
+        except jinja2.TemplateNotFound:
+            raise InputError([Problem(self.stack.path, origin_line, tfield,
+                                      f"no template {entry.template!r} in {' or '.join(self.search_path)}")],
+                             hint="Run `hookctl templates` to list the shipped templates.") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise InputError([Problem(_display(exc.filename or entry.template), exc.lineno, tfield,
+                                      f"template syntax error: {exc.message}")]) from None
+        path = template.filename or entry.template
+        try:
+            source = template.render(self.context(entry))
+        except jinja2.UndefinedError as exc:
+            name = _undefined_name(str(exc))
+            raise InputError([Problem(_display(path), _template_line(exc, path),
+                                      f"{kind}.{entry.name}.vars.{name}" if name else f"{kind}.{entry.name}.vars",
+                                      f"undefined variable: {exc.message}; set it in vars of the stack, "
+                                      "the environment or this entry")]) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise InputError([Problem(_display(exc.filename or path), exc.lineno, tfield,
+                                      f"template syntax error: {exc.message}")]) from None
+        except (UnsafeOutput, ValueError, TypeError, jinja2.TemplateError) as exc:
+            raise InputError([Problem(_display(path), _template_line(exc, path), tfield,
+                                      f"template error: {exc}")]) from None
+        return Rendered(entry.address, entry.template, path, language, suffix, source)
+
+
+def _display(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _undefined_name(message: str) -> str | None:
+    match = re.search(r"'([^']+)' is undefined", message) or re.search(r"has no attribute '([^']+)'", message)
+    return match.group(1) if match else None
+
+
+def _template_line(exc: BaseException, path: str) -> int | None:
+    """The template line Jinja attributed the failure to (its rewritten traceback)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_all(stack: Stack) -> list[Rendered]:
+    """Every action and function of the stack, reporting all template problems at once."""
+    renderer = Renderer(stack)
+    results: list[Rendered] = []
+    problems: list[Problem] = []
+    for entry in (*stack.actions, *stack.functions):
+        try:
+            results.append(renderer.render(entry))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return results

@@ -1,0 +1,190 @@
+"""Secrets stage: secret references → values, wrapped so they cannot be printed.
+
+Input: ``SecretRef`` (env, file, AWS Secrets Manager, SSM). Output: ``Secret``
+whose ``repr``/``str`` is ``****``. I/O: environment, local files, and AWS
+(Secrets Manager / SSM, through boto3) for the remote sources.
+
+Values never leave this module except through ``Secret.reveal()``, which only
+the executor calls when it hands a value to a provider. Comparisons use a
+salted, slow hash (scrypt) so state and plan files can tell "changed" from
+"unchanged" without holding the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError, Problem
+from .model import SecretRef
+
+MAX_SECRET_FILE_BYTES = 64 * 1024
+# scrypt parameters: ~16 MiB and tens of milliseconds per hash; results are
+# memoised per (salt, value) within one run.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+class Secret:
+    """A secret value that prints as ``****``."""
+
+    __slots__ = ("_value", "name")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.name!r}, '****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+    def __format__(self, spec: str) -> str:
+        return "****"
+
+    def __reduce__(self) -> Any:  # never pickled into anything
+        raise TypeError("secrets cannot be serialised")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("secret", self.name))
+
+
+_HASH_CACHE: dict[tuple[str, str], str] = {}
+
+
+def secret_hash(value: str, salt: str) -> str:
+    """``scrypt$<base64>`` of the value under ``salt``; slow on purpose, memoised."""
+    key = (salt, hashlib.sha256(value.encode()).hexdigest())
+    cached = _HASH_CACHE.get(key)
+    if cached is None:
+        digest = hashlib.scrypt(
+            value.encode("utf-8"), salt=salt.encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+        )
+        cached = "scrypt$" + base64.b64encode(digest).decode()
+        _HASH_CACHE[key] = cached
+    return cached
+
+
+Fetcher = Callable[[SecretRef], str]
+
+
+@dataclass
+class SecretResolver:
+    """Resolves references; remote fetchers are injected (``aws_fetcher``) and lazy."""
+
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    base_dir: str = "."
+    aws_fetcher: Fetcher | None = None
+    _cache: dict[tuple[str, str, str | None], Secret] = field(default_factory=dict)
+
+    def resolve(self, ref: SecretRef) -> Secret:
+        key = (ref.source, ref.locator, ref.key)
+        if key not in self._cache:
+            self._cache[key] = Secret(ref.name, self._fetch(ref))
+        cached = self._cache[key]
+        return cached if cached.name == ref.name else Secret(ref.name, cached.reveal())
+
+    def check_local(self, ref: SecretRef) -> Problem | None:
+        """Is a local source (env, file) present? Remote ones are checked at plan time."""
+        try:
+            if ref.source in ("env", "file"):
+                self._fetch(ref)
+        except _Missing as exc:
+            return Problem(ref.origin.file, ref.origin.line, ref.origin.field, str(exc))
+        return None
+
+    def resolve_all(self, refs: Iterable[SecretRef]) -> dict[tuple[str, str], Secret]:
+        """Every reference, reporting all missing sources at once. Keyed by (locator key, name)."""
+        problems: list[Problem] = []
+        values: dict[tuple[str, str], Secret] = {}
+        for ref in refs:
+            try:
+                values[(ref.origin.field, ref.name)] = self.resolve(ref)
+            except _Missing as exc:
+                problems.append(Problem(ref.origin.file, ref.origin.line, ref.origin.field, str(exc)))
+        if problems:
+            raise InputError(problems, hint="A secret's source must exist when you plan or apply.")
+        return values
+
+    def _fetch(self, ref: SecretRef) -> str:
+        if ref.source == "env":
+            value = self.environ.get(ref.locator)
+            if value is None or value == "":
+                raise _Missing(f"environment variable {ref.locator} is not set")
+            return value
+        if ref.source == "file":
+            path = ref.locator if os.path.isabs(ref.locator) else os.path.join(self.base_dir, ref.locator)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read(MAX_SECRET_FILE_BYTES + 1)
+            except OSError as exc:
+                raise _Missing(f"cannot read secret file {ref.locator}: {exc.strerror}") from None
+            if len(text) > MAX_SECRET_FILE_BYTES:
+                raise _Missing(f"secret file {ref.locator} is larger than 64 KiB")
+            return text.rstrip("\n")
+        if self.aws_fetcher is None:
+            self.aws_fetcher = aws_fetcher()
+        try:
+            return self.aws_fetcher(ref)
+        except _Missing:
+            raise
+        except Exception as exc:  # SDK errors carry no secret values; keep only their class and code
+            raise _Missing(f"cannot read {ref.describe()}: {_aws_reason(exc)}") from None
+
+
+class _Missing(Exception):
+    pass
+
+
+def _aws_reason(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code", "")
+        return f"{code or type(exc).__name__}"
+    return type(exc).__name__
+
+
+def aws_fetcher() -> Fetcher:
+    """Reads Secrets Manager / SSM through boto3's standard credential chain."""
+
+    clients: dict[str, Any] = {}
+
+    def client(name: str) -> Any:
+        if name not in clients:
+            import boto3  # deferred: keeps start-up fast for commands that need no AWS
+
+            clients[name] = boto3.client(name)
+        return clients[name]
+
+    def fetch(ref: SecretRef) -> str:
+        if ref.source == "secretsmanager":
+            answer = client("secretsmanager").get_secret_value(SecretId=ref.locator)
+            text = answer.get("SecretString")
+            if text is None:
+                raise _Missing(f"{ref.describe()} holds binary data; hookctl needs a string")
+            if ref.key is None:
+                return str(text)
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise _Missing(f"{ref.describe()}: the secret is not JSON, so it has no key {ref.key!r}") from None
+            if not isinstance(data, dict) or ref.key not in data:
+                raise _Missing(f"{ref.describe()}: no key {ref.key!r} in the secret")
+            return str(data[ref.key])
+        if ref.source == "ssm":
+            answer = client("ssm").get_parameter(Name=ref.locator, WithDecryption=True)
+            return str(answer["Parameter"]["Value"])
+        raise _Missing(f"unknown secret source {ref.source!r}")
+
+    return fetch

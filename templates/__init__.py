@@ -1,0 +1,1 @@
+"""The shipped template library (installed as provisioner.templates)."""
