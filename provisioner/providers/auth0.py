@@ -1,0 +1,727 @@
+"""Auth0 Actions: a thin client over auth0-python 6.x and the provider that plans against it.
+
+``Auth0Client`` exposes only the calls hookctl needs, takes and returns plain
+values, translates SDK errors into ``ProviderError`` naming the action and the
+call, and hides multi-step sequences: create is idempotent by name (the SDK
+retries POSTs), deploy waits for the build and then for the version to be
+live, and every request is paced by the ``x-ratelimit-*`` headers.
+
+``Auth0Provider`` normalises the stack and the tenant into the same documents,
+so the differ sees only what matters: code, runtime, dependencies, trigger and
+version, secret names and (via state hashes) values, and deployment drift.
+
+Reads for a plan: ``GET /actions/triggers`` once, ``GET /actions/actions``
+page by page (100 a page, stopping at a short page or ``total``), and
+``GET /actions/triggers/{id}/bindings`` once per managed trigger: 2 + K.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .. import catalog
+from ..diff import Resource
+from ..errors import HookctlError, ProviderError
+from ..model import Action, Stack
+from ..plan import CREATE, DELETE, REPLACE, UPDATE, Operation, Ref, ResourceChange
+from .base import Client, Context, Live, Provider
+
+PER_PAGE = 100
+MAX_RETRIES = 6
+MARKER_RE = re.compile(r"^// hookctl: stack=(?P<stack>[\w.-]+) environment=(?P<env>[\w.-]+)\b.*\n")
+SECRET_UNKNOWN = "(unknown: not recorded in state)"
+SECRET_ROTATED = "(rotated outside hookctl)"
+
+Sleep = Callable[[float], None]
+
+
+def marker(stack: str, environment: str) -> str:
+    """First line of every action hookctl manages: ownership survives the loss of state."""
+    return f"// hookctl: stack={stack} environment={environment} — managed by hookctl; edits here are overwritten\n"
+
+
+def api_runtime(runtime: str) -> str:
+    return catalog.AUTH0_API_RUNTIME.get(runtime, runtime)
+
+
+def stack_runtime(runtime: str | None) -> str:
+    # The API spells node18 "node18-actions" (Management API, Action.runtime).
+    if not runtime:
+        return catalog.AUTH0_DEFAULT_RUNTIME
+    return "node18" if runtime == "node18-actions" else runtime
+
+
+class Pacer:
+    """Spaces requests by the tenant's ``x-ratelimit-*`` headers.
+
+    Auth0 answers every Management API call with ``x-ratelimit-limit``,
+    ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` (epoch seconds)
+    (https://auth0.com/docs/troubleshoot/customer-support/operational-policies/rate-limit-policy/management-api-endpoint-rate-limits).
+    When nothing remains, the next request waits for the reset instead of
+    drawing a 429; the SDK still retries any 429 honouring the same header.
+    """
+
+    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
+        self.sleep = sleep
+        self.clock = clock
+        self.remaining: int | None = None
+        self.reset: float | None = None
+        self.requests = 0
+        self.throttled = 0
+
+    def before(self, _request: Any) -> None:
+        self.requests += 1
+        if self.remaining is not None and self.remaining <= 0 and self.reset is not None:
+            wait = self.reset - self.clock()
+            if 0 < wait <= 60:
+                self.sleep(wait)
+            self.remaining = None
+
+    def after(self, response: Any) -> None:
+        headers = response.headers
+        if response.status_code == 429:
+            self.throttled += 1
+        try:
+            if "x-ratelimit-remaining" in headers:
+                self.remaining = int(headers["x-ratelimit-remaining"])
+            if "x-ratelimit-reset" in headers:
+                self.reset = float(headers["x-ratelimit-reset"])
+        except ValueError:
+            pass
+
+
+@dataclass(frozen=True)
+class LiveAction:
+    id: str
+    name: str
+    trigger: str
+    trigger_version: str
+    code: str
+    runtime: str
+    dependencies: dict[str, str]
+    secrets: dict[str, str]  # name -> updated_at
+    status: str
+    all_changes_deployed: bool
+    deployed_code: str | None
+    deployed_number: int | None
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LiveBinding:
+    id: str
+    action_id: str
+    action_name: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class TriggerInfo:
+    id: str
+    version: str
+    binding_policy: str
+
+
+def _plain(model: Any) -> Any:
+    if model is None:
+        return None
+    if hasattr(model, "model_dump"):
+        return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(model, Mapping):
+        return dict(model)
+    return model
+
+
+def _errors(raw: Mapping[str, Any] | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    return tuple(str(e.get("msg") or e.get("message") or e) for e in raw.get("errors") or [] if e)
+
+
+def to_live_action(raw: Mapping[str, Any]) -> LiveAction:
+    trig = (raw.get("supported_triggers") or [{}])[0]
+    deployed = raw.get("deployed_version") or None
+    return LiveAction(
+        id=str(raw["id"]),
+        name=str(raw.get("name", "")),
+        trigger=str(trig.get("id", "")),
+        trigger_version=str(trig.get("version", "")),
+        code=str(raw.get("code") or ""),
+        runtime=stack_runtime(raw.get("runtime")),
+        dependencies={str(d["name"]): str(d.get("version", "")) for d in raw.get("dependencies") or []},
+        secrets={str(s["name"]): str(s.get("updated_at", "")) for s in raw.get("secrets") or []},
+        status=str(raw.get("status") or ""),
+        all_changes_deployed=bool(raw.get("all_changes_deployed")),
+        deployed_code=(deployed or {}).get("code"),
+        deployed_number=(deployed or {}).get("number"),
+        errors=_errors(raw) or _errors(deployed),
+    )
+
+
+class Auth0Client(Client):
+    """The Auth0 Management API calls hookctl makes, and nothing else."""
+
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset(
+        {"create_action", "update_action", "deploy_action", "set_bindings", "delete_action"}
+    )
+
+    def __init__(self, sdk: Any, pacer: Pacer | None = None, sleep: Sleep = time.sleep,
+                 build_timeout: float = 300.0) -> None:
+        self.sdk = sdk
+        self.pacer = pacer or Pacer()
+        self.sleep = sleep
+        self.build_timeout = build_timeout
+
+    @classmethod
+    def connect(cls, domain: str, *, token: str | None = None, client_id: str | None = None,
+                client_secret: str | None = None, sleep: Sleep = time.sleep) -> Auth0Client:
+        """Connect to ``https://<domain>`` (a port is allowed). Extra CAs come from SSL_CERT_FILE, as in any
+        httpx program."""
+        import httpx
+        from auth0.management import ManagementClient
+
+        pacer = Pacer(sleep=sleep)
+        http = httpx.Client(timeout=30.0, event_hooks={"request": [pacer.before], "response": [pacer.after]})
+        if token:
+            sdk = ManagementClient(domain=domain, token=token, httpx_client=http)
+        elif client_id and client_secret:
+            sdk = ManagementClient(domain=domain, client_id=client_id, client_secret=client_secret,
+                                   httpx_client=http)
+        else:
+            raise HookctlError(
+                "no Auth0 credentials: set AUTH0_TOKEN, or AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
+                hint="Use a machine-to-machine application with the read:actions, create:actions, "
+                "update:actions, delete:actions and read/update:triggers scopes.",
+            )
+        return cls(sdk, pacer, sleep)
+
+    # -- translating errors ---------------------------------------------------------------
+    def _call(self, call: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from auth0.management.core.api_error import ApiError
+
+        kwargs.setdefault("request_options", {"max_retries": MAX_RETRIES})
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as exc:
+            raise ProviderError("auth0", call, resource, _api_message(exc), status=exc.status_code) from None
+        except HookctlError:
+            raise
+        except Exception as exc:  # transport errors: name the class, never the request body
+            raise ProviderError("auth0", call, resource, f"{type(exc).__name__}: {exc}") from None
+
+    # -- reads ------------------------------------------------------------------------------
+    def list_triggers(self) -> dict[str, TriggerInfo]:
+        answer = self._call("GET /actions/triggers", "triggers", self.sdk.actions.triggers.list)
+        triggers: dict[str, TriggerInfo] = {}
+        for raw in _plain(answer).get("triggers", []):
+            tid, version = str(raw.get("id")), str(raw.get("version"))
+            status = str(raw.get("status", "")).upper()
+            # Deprecated versions are listed beside the current one; keep the current.
+            if status in ("DEPRECATED", "UNAVAILABLE") and tid in triggers:
+                continue
+            current = triggers.get(tid)
+            if current is None or status == "CURRENT" or (status != "DEPRECATED" and version > current.version):
+                triggers[tid] = TriggerInfo(tid, version, str(raw.get("binding_policy") or "trigger-bound"))
+        return triggers
+
+    def list_actions(self) -> list[LiveAction]:
+        actions: list[LiveAction] = []
+        page = 0
+        while True:
+            pager = self._call("GET /actions/actions", "actions", self.sdk.actions.list, page=page, per_page=PER_PAGE)
+            # One request per page: read the page itself, never the pager's lookahead.
+            items = [_plain(a) for a in (pager.items or [])]
+            actions.extend(to_live_action(a) for a in items)
+            total = getattr(pager.response, "total", None)
+            if len(items) < PER_PAGE or (total is not None and len(actions) >= total):
+                return actions
+            page += 1
+
+    def list_bindings(self, trigger_id: str) -> list[LiveBinding]:
+        bindings: list[LiveBinding] = []
+        page = 0
+        while True:
+            pager = self._call(f"GET /actions/triggers/{trigger_id}/bindings", f"trigger {trigger_id}",
+                               self.sdk.actions.triggers.bindings.list, trigger_id, page=page, per_page=50)
+            items = [_plain(b) for b in (pager.items or [])]
+            for raw in items:
+                action = raw.get("action") or {}
+                bindings.append(LiveBinding(str(raw.get("id")), str(action.get("id", "")),
+                                            str(action.get("name", "")), str(raw.get("display_name", ""))))
+            total = getattr(pager.response, "total", None)
+            if len(items) < 50 or (total is not None and len(bindings) >= total):
+                return bindings
+            page += 1
+
+    def get_action(self, action_id: str, name: str = "") -> LiveAction:
+        raw = self._call(f"GET /actions/actions/{action_id}", f"action {name or action_id}",
+                         self.sdk.actions.get, action_id)
+        return to_live_action(_plain(raw))
+
+    def find_action(self, name: str) -> LiveAction | None:
+        pager = self._call("GET /actions/actions", f"action {name}", self.sdk.actions.list,
+                           action_name=name, page=0, per_page=PER_PAGE)
+        for raw in pager.items or []:
+            live = to_live_action(_plain(raw))
+            if live.name == name:
+                return live
+        return None
+
+    # -- writes (the operations) -------------------------------------------------------------
+    def create_action(self, name: str, trigger_id: str, trigger_version: str, code: str, runtime: str,
+                      dependencies: list[dict[str, str]], secrets: list[dict[str, str]] | None = None,
+                      ) -> dict[str, Any]:
+        """Create, idempotent by name.
+
+        The SDK retries a POST on 409/429/5xx, so a create whose first answer was
+        lost can come back as a duplicate-name 409. hookctl therefore sends the
+        POST without SDK retries and, on any failure, looks the action up by name:
+        if it exists (and carries this stack's marker) it is adopted and updated.
+        """
+        from auth0.management.core.api_error import ApiError
+
+        resource = f"action {name}"
+        body: dict[str, Any] = {
+            "name": name,
+            "supported_triggers": [{"id": trigger_id, "version": trigger_version}],
+            "code": code,
+            "runtime": runtime,
+            "dependencies": dependencies,
+        }
+        if secrets is not None:
+            body["secrets"] = secrets
+        for attempt in range(MAX_RETRIES):
+            try:
+                created = _plain(self.sdk.actions.create(**body, request_options={"max_retries": 0}))
+                return self._written(created)
+            except ApiError as exc:
+                status = exc.status_code or 0
+                if status not in (408, 409, 429) and status < 500:
+                    raise ProviderError("auth0", "POST /actions/actions", resource, _api_message(exc),
+                                        status=status) from None
+                failure: Exception = exc
+            except Exception as exc:  # connection dropped or timed out: the action may exist
+                failure = exc
+            existing = self.find_action(name)
+            if existing is not None:
+                if MARKER_RE.match(existing.code) is None or MARKER_RE.match(code) is None or \
+                        MARKER_RE.match(existing.code).group(0) != MARKER_RE.match(code).group(0):  # type: ignore[union-attr]
+                    raise ProviderError("auth0", "POST /actions/actions", resource,
+                                        "an action with this name exists and is not managed by this stack",
+                                        hint="Rename the action in the stack, or import the existing one.")
+                fields = {k: v for k, v in body.items() if k != "name"}
+                return self.update_action(existing.id, name, **fields)
+            self.sleep(min(2.0 ** attempt * 0.5, 10.0))
+        raise ProviderError("auth0", "POST /actions/actions", resource, f"gave up after retries: {failure}")
+
+    def update_action(self, action_id: str, name: str, **fields: Any) -> dict[str, Any]:
+        """PATCH only the given fields; ``secrets``, when given, replaces the whole list."""
+        updated = self._call(f"PATCH /actions/actions/{action_id}", f"action {name}",
+                             self.sdk.actions.update, action_id, **fields)
+        return self._written(_plain(updated))
+
+    def _written(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(raw["id"]),
+            "secrets_updated_at": {str(s["name"]): str(s.get("updated_at", "")) for s in raw.get("secrets") or []},
+        }
+
+    def wait_built(self, action_id: str, name: str) -> LiveAction:
+        delay, waited = 0.2, 0.0
+        while True:
+            live = self.get_action(action_id, name)
+            if live.status == "built":
+                return live
+            if live.status == "failed":
+                detail = "; ".join(live.errors) or "no error detail"
+                raise ProviderError("auth0", "build", f"action {name}", f"the build failed: {detail}",
+                                    hint="Fix the code or dependencies in the template and apply again.")
+            if waited >= self.build_timeout:
+                raise ProviderError("auth0", "build", f"action {name}",
+                                    f"still {live.status!r} after {int(waited)}s")
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 1.6, 5.0)
+
+    def deploy_action(self, action_id: str, name: str) -> dict[str, Any]:
+        """Wait for the build, deploy, and wait until the new version is the deployed one."""
+        self.wait_built(action_id, name)
+        version = _plain(self._call(f"POST /actions/actions/{action_id}/deploy", f"action {name}",
+                                    self.sdk.actions.deploy, action_id))
+        number = version.get("number")
+        delay = 0.1
+        for _ in range(60):
+            live = self.get_action(action_id, name)
+            if live.deployed_number == number and live.deployed_code is not None:
+                return {"id": action_id, "version": number}
+            self.sleep(delay)
+            delay = min(delay * 1.6, 3.0)
+        raise ProviderError("auth0", "deploy", f"action {name}", f"version {number} did not become live")
+
+    def set_bindings(self, trigger_id: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
+        """Replace the trigger's ordered binding list (PATCH replaces it whole)."""
+        answer = self._call(f"PATCH /actions/triggers/{trigger_id}/bindings", f"trigger {trigger_id}",
+                            self.sdk.actions.triggers.bindings.update_many, trigger_id, bindings=bindings)
+        return {"bindings": [b.get("id") for b in (_plain(answer) or {}).get("bindings", [])]}
+
+    def delete_action(self, action_id: str, name: str) -> dict[str, Any]:
+        from auth0.management.core.api_error import ApiError
+
+        try:
+            self.sdk.actions.delete(action_id, request_options={"max_retries": MAX_RETRIES})
+        except ApiError as exc:
+            if exc.status_code == 404:  # already gone: a retried delete is done
+                return {}
+            raise ProviderError("auth0", f"DELETE /actions/actions/{action_id}", f"action {name}",
+                                _api_message(exc), status=exc.status_code) from None
+        return {}
+
+    # -- rollback ---------------------------------------------------------------------------
+    def list_versions(self, action_id: str, name: str) -> list[dict[str, Any]]:
+        versions: list[dict[str, Any]] = []
+        page = 0
+        while True:
+            pager = self._call(f"GET /actions/actions/{action_id}/versions", f"action {name}",
+                               self.sdk.actions.versions.list, action_id, page=page, per_page=50)
+            items = [_plain(v) for v in (pager.items or [])]
+            versions.extend(items)
+            if len(items) < 50:
+                return versions
+            page += 1
+
+    def deploy_version(self, action_id: str, version_id: str, name: str) -> dict[str, Any]:
+        return _plain(self._call(f"POST /actions/actions/{action_id}/versions/{version_id}/deploy",
+                                 f"action {name}", self.sdk.actions.versions.deploy, action_id, version_id))
+
+
+def _api_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        message = body.get("message") or body.get("error") or ""
+        code = body.get("errorCode")
+        return f"HTTP {exc.status_code}: {message}" + (f" ({code})" if code else "")
+    return f"HTTP {getattr(exc, 'status_code', '?')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The provider: normalise, diff inputs and operations.
+
+
+class Auth0Provider(Provider):
+    name: ClassVar[str] = "auth0"
+
+    def __init__(self, connect: Callable[[], Auth0Client]) -> None:
+        self._connect = connect
+        self._client: Auth0Client | None = None
+        self._actions: dict[str, LiveAction] = {}
+        self._triggers: dict[str, TriggerInfo] = {}
+        self._bindings: dict[str, list[LiveBinding]] = {}
+
+    @classmethod
+    def from_environment(cls, stack: Stack, environ: Mapping[str, str] | None = None) -> Auth0Provider:
+        env = dict(os.environ if environ is None else environ)
+        target = stack.environment.auth0
+        domain = env.get("AUTH0_DOMAIN") or (target.domain if target else None)
+        if not domain:
+            raise HookctlError(
+                f"no Auth0 domain for environment {stack.environment.name!r}",
+                hint="Set auth0.domain in the stack's environment or export AUTH0_DOMAIN.",
+            )
+        domain = domain.removeprefix("https://").rstrip("/")
+
+        def connect() -> Auth0Client:
+            return Auth0Client.connect(domain, token=env.get("AUTH0_TOKEN"), client_id=env.get("AUTH0_CLIENT_ID"),
+                                       client_secret=env.get("AUTH0_CLIENT_SECRET"))
+
+        return cls(connect)
+
+    def client(self) -> Auth0Client:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    # -- read -------------------------------------------------------------------------------
+    def read(self, ctx: Context) -> Live:
+        client = self.client()
+        stack = ctx.stack
+        self._triggers = client.list_triggers()
+        all_actions = client.list_actions()
+        by_name = {a.name: a for a in all_actions}
+        declared = {a.name for a in stack.actions}
+        own = marker(stack.name, stack.environment.name)
+        owned = {a.name for a in all_actions if a.code.startswith(own)}
+        managed = declared | owned
+        self._actions = {name: by_name[name] for name in managed if name in by_name}
+        triggers = {a.trigger for a in stack.actions} | {b.trigger for b in stack.bindings}
+        if stack.prune:
+            triggers |= {self._actions[n].trigger for n in owned}
+        for trigger in sorted(triggers):
+            info = self._triggers.get(trigger)
+            if info is None:
+                raise HookctlError(f"the tenant has no Actions trigger {trigger!r}")
+            if info.binding_policy == "entity-bound":
+                raise HookctlError(
+                    f"trigger {trigger!r} is entity-bound: its actions are bound to entities, not to a trigger "
+                    "binding list, and hookctl manages trigger-bound triggers only",
+                )
+        self._bindings = {t: client.list_bindings(t) for t in sorted(triggers)}
+        live = Live()
+        for name, action in sorted(self._actions.items()):
+            address = f"auth0.action.{name}"
+            live.resources[address] = self._live_action(ctx, address, action)
+            if name in owned:
+                live.owned.add(address)
+        for trigger, bindings in self._bindings.items():
+            address = f"auth0.trigger.{trigger}"
+            live.resources[address] = Resource(address, {"bindings": [self._binding_label(b) for b in bindings]})
+        live.facts = {
+            "triggers": {t: [i.version, i.binding_policy] for t, i in sorted(self._triggers.items())},
+            "bindings": {t: [[b.id, b.action_id] for b in bs] for t, bs in self._bindings.items()},
+            "actions": {n: [a.id, a.status, a.deployed_number, sorted(a.secrets.items())]
+                        for n, a in sorted(self._actions.items())},
+        }
+        return live
+
+    def _binding_label(self, binding: LiveBinding) -> str:
+        if binding.action_name in self._actions:
+            return binding.action_name
+        return f"(unmanaged) {binding.display_name or binding.action_name} [{binding.id}]"
+
+    def _live_action(self, ctx: Context, address: str, action: LiveAction) -> Resource:
+        recorded = (ctx.state.get(address) or {}).get("secrets", {})
+        secrets: dict[str, str] = {}
+        rotated: list[str] = []
+        for name, updated_at in sorted(action.secrets.items()):
+            record = recorded.get(name)
+            if not record:
+                secrets[name] = SECRET_UNKNOWN
+            elif updated_at and record.get("updated_at") and updated_at > str(record["updated_at"]):
+                secrets[name] = SECRET_ROTATED
+                rotated.append(name)
+            else:
+                secrets[name] = str(record.get("hash"))
+        drift: list[str] = []
+        if action.status == "failed":
+            drift.append(f"the last build failed: {'; '.join(action.errors) or 'no detail'}")
+        elif action.deployed_number is None:
+            drift.append("the action was never deployed")
+        elif not action.all_changes_deployed or action.deployed_code != action.code:
+            drift.append("the draft differs from the deployed version")
+        if rotated:
+            drift.append(f"secret {', '.join(rotated)} rotated outside hookctl")
+        doc = {
+            "trigger": f"{action.trigger}@{action.trigger_version}",
+            "runtime": action.runtime,
+            "dependencies": dict(sorted(action.dependencies.items())),
+            "secrets": secrets,
+        }
+        return Resource(address, doc, action.code, sensitive=frozenset({"secrets"}),
+                        replace_on=frozenset({"trigger"}), drift="; ".join(drift),
+                        extra={"id": action.id})
+
+    # -- desired ----------------------------------------------------------------------------
+    def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
+        stack = ctx.stack
+        out: dict[str, Resource] = {}
+        own = marker(stack.name, stack.environment.name)
+        for action in stack.actions:
+            out[action.address] = self._desired_action(ctx, action, own)
+        managed = set(self._actions) | {a.name for a in stack.actions}
+        declared = {a.name for a in stack.actions}
+        for tb in stack.bindings:
+            current = self._bindings.get(tb.trigger, [])
+            out[tb.address] = Resource(tb.address, {"bindings": merge_bindings(
+                [self._binding_label(b) for b in current], managed, list(tb.actions), tb.exclusive,
+                keep=set() if stack.prune else (managed - declared),
+            )})
+        if stack.prune:
+            # Triggers whose only managed actions are being pruned still need their bindings rewritten.
+            for trigger, current in self._bindings.items():
+                address = f"auth0.trigger.{trigger}"
+                if address not in out:
+                    labels = [self._binding_label(b) for b in current]
+                    out[address] = Resource(address, {"bindings": merge_bindings(labels, managed, [], False, set())})
+        return out
+
+    def _desired_action(self, ctx: Context, action: Action, own: str) -> Resource:
+        artifact = ctx.artifacts[action.address]
+        info = self._triggers.get(action.trigger)
+        version = info.version if info else "v?"
+        secrets = {n: d.hash for n, d in sorted(ctx.secrets.get(action.address, {}).items())}
+        doc = {
+            "trigger": f"{action.trigger}@{version}",
+            "runtime": action.runtime,
+            "dependencies": dict(sorted(action.dependencies.items())),
+            "secrets": secrets,
+        }
+        return Resource(action.address, doc, own + artifact.code, sensitive=frozenset({"secrets"}),
+                        replace_on=frozenset({"trigger"}))
+
+    # -- operations -------------------------------------------------------------------------
+    def operations(self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource],
+                   live: Live) -> list[Operation]:
+        stack = ctx.stack
+        by_address = {a.address: a for a in stack.actions}
+        ops: list[Operation] = []
+        action_ref: dict[str, Any] = {name: a.id for name, a in self._actions.items()}
+        deploys: dict[str, str] = {}
+        unbinds: list[str] = []
+        changed = {c.address: c for c in changes}
+        deletes = [c for c in changes if c.kind == DELETE and c.address.startswith("auth0.action.")]
+        replaces = [c for c in changes if c.kind == REPLACE and c.address.startswith("auth0.action.")]
+
+        # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409.
+        removing = {c.address.removeprefix("auth0.action.") for c in (*deletes, *replaces)}
+        for trigger in sorted({self._actions[n].trigger for n in removing}):
+            address = f"auth0.trigger.{trigger}"
+            keep = [b for b in self._bindings.get(trigger, []) if b.action_name not in removing]
+            if len(keep) == len(self._bindings.get(trigger, [])):
+                continue
+            op_id = f"unbind:{trigger}"
+            ops.append(Operation(
+                id=op_id, provider=self.name, method="set_bindings",
+                params={"trigger_id": trigger, "bindings": [_by_binding_id(b) for b in keep]},
+                description=f"Unbind {', '.join(sorted(removing))} from trigger {trigger}", address=address,
+            ))
+            unbinds.append(op_id)
+        for change in (*deletes, *replaces):
+            name = change.address.removeprefix("auth0.action.")
+            ops.append(Operation(
+                id=f"delete:{name}", provider=self.name, method="delete_action",
+                params={"action_id": self._actions[name].id, "name": name},
+                description=f"Delete action {name}", address=change.address, depends_on=tuple(unbinds),
+                record={change.address: None},
+            ))
+
+        # 2. Create / update, then deploy each changed action.
+        for change in changes:
+            if not change.address.startswith("auth0.action.") or change.kind == DELETE:
+                continue
+            action = by_address[change.address]
+            want = desired[change.address]
+            name = action.name
+            trigger_id, version = str(want.doc["trigger"]).split("@", 1)
+            secret_list = [{"name": n, "value": d.placeholder()} for n, d in
+                           sorted(ctx.secrets.get(change.address, {}).items())]
+            hashes = {n: d.hash for n, d in ctx.secrets.get(change.address, {}).items()}
+            write_id = f"write:{name}"
+            if change.kind in (CREATE, REPLACE):
+                ops.append(Operation(
+                    id=write_id, provider=self.name, method="create_action",
+                    params={"name": name, "trigger_id": trigger_id, "trigger_version": version,
+                            "code": want.code, "runtime": api_runtime(action.runtime),
+                            "dependencies": _deps(action.dependencies), "secrets": secret_list},
+                    description=f"Create action {name} ({action.trigger})", address=change.address,
+                    depends_on=(f"delete:{name}",) if change.kind == REPLACE else (),
+                    record={change.address: _record(write_id, hashes)},
+                ))
+                action_ref[name] = Ref(write_id, ("id",))
+            else:
+                fields: dict[str, Any] = {}
+                paths = {f.path.split(".", 1)[0] for f in change.fields}
+                if "code" in paths:
+                    fields["code"] = want.code
+                if "runtime" in paths:
+                    fields["runtime"] = api_runtime(action.runtime)
+                if "dependencies" in paths:
+                    fields["dependencies"] = _deps(action.dependencies)
+                if "secrets" in paths:
+                    fields["secrets"] = secret_list  # the whole list: sending secrets replaces them all
+                if "trigger" in paths:
+                    fields["supported_triggers"] = [{"id": trigger_id, "version": version}]
+                if fields:
+                    ops.append(Operation(
+                        id=write_id, provider=self.name, method="update_action",
+                        params={"action_id": self._actions[name].id, "name": name, **fields},
+                        description=f"Update action {name}: {', '.join(sorted(fields))}", address=change.address,
+                        record={change.address: _record(write_id, hashes if "secrets" in fields else {})},
+                    ))
+            deploy_id = f"deploy:{name}"
+            ops.append(Operation(
+                id=deploy_id, provider=self.name, method="deploy_action",
+                params={"action_id": action_ref[name], "name": name},
+                description=f"Deploy action {name}", address=change.address,
+                depends_on=(write_id,) if any(o.id == write_id for o in ops) else (),
+            ))
+            deploys[name] = deploy_id
+
+        # 3. One PATCH per trigger whose binding list changes, after the deploys it needs.
+        for tb_address, change in changed.items():
+            if not tb_address.startswith("auth0.trigger.") or change.kind == DELETE:
+                continue
+            trigger = tb_address.removeprefix("auth0.trigger.")
+            labels = list(desired[tb_address].doc["bindings"])
+            live_by_label = {self._binding_label(b): b for b in self._bindings.get(trigger, [])}
+            refs: list[dict[str, Any]] = []
+            needs: list[str] = [*unbinds]
+            for label in labels:
+                if label in live_by_label and label not in action_ref:
+                    refs.append(_by_binding_id(live_by_label[label]))
+                else:
+                    refs.append({"ref": {"type": "action_id", "value": action_ref[label]}, "display_name": label})
+                    if label in deploys:
+                        needs.append(deploys[label])
+            ops.append(Operation(
+                id=f"bind:{trigger}", provider=self.name, method="set_bindings",
+                params={"trigger_id": trigger, "bindings": refs},
+                description=f"Bind trigger {trigger}: {', '.join(_short(label) for label in labels) or '(none)'}",
+                address=tb_address, depends_on=tuple(needs),
+            ))
+        return ops
+
+
+def merge_bindings(current: list[str], managed: set[str], wanted: list[str], exclusive: bool,
+                   keep: set[str]) -> list[str]:
+    """The trigger's new ordered list.
+
+    Unmanaged bindings stay where they are; the slots managed actions occupy
+    are refilled in the declared order; further managed actions go last.
+    ``keep`` names managed-but-undeclared actions to leave bound (no prune).
+    With ``exclusive`` the stack owns the trigger: only declared actions remain.
+    """
+    if exclusive:
+        return list(wanted)
+    result: list[str] = []
+    queue = list(wanted)
+    for label in current:
+        if label in keep or label not in managed:
+            result.append(label)
+        elif queue:
+            result.append(queue.pop(0))
+    result.extend(queue)
+    # A declared action may already sit in an unmanaged-looking slot only if it was kept; de-duplicate.
+    seen: set[str] = set()
+    return [x for x in result if not (x in seen or seen.add(x))]  # type: ignore[func-returns-value]
+
+
+def _by_binding_id(binding: LiveBinding) -> dict[str, Any]:
+    # Re-sending an existing binding by its id keeps it as it is (Management API, PATCH bindings,
+    # ActionBindingRef type "binding_id").
+    return {"ref": {"type": "binding_id", "value": binding.id}, "display_name": binding.display_name}
+
+
+def _short(label: str) -> str:
+    return label.split(" [", 1)[0]
+
+
+def _deps(dependencies: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"name": n, "version": v} for n, v in sorted(dependencies.items())]
+
+
+def _record(op_id: str, hashes: Mapping[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": Ref(op_id, ("id",))}
+    if hashes:
+        record["secrets"] = {
+            name: {"hash": h, "updated_at": Ref(op_id, ("secrets_updated_at", name))} for name, h in hashes.items()
+        }
+    return record
+
+
+def owned_names(actions: Iterable[LiveAction], stack: str, environment: str) -> set[str]:
+    own = marker(stack, environment)
+    return {a.name for a in actions if a.code.startswith(own)}
