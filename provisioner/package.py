@@ -246,9 +246,9 @@ def package_function(
 
     cached = _read_cached(zip_path, sidecar_path, digest)
     if cached is not None:
-        code_sha256, size, files = cached
+        sha, size, files = cached
         say(f"{fn.address}: unchanged, cached build {digest[:12]}")
-        return LambdaArtifact(fn.address, zip_path, code_sha256, digest, size, files)
+        return LambdaArtifact(fn.address, zip_path, sha, digest, size, files)
 
     with tempfile.TemporaryDirectory(prefix=".build-", dir=cache_dir, ignore_cleanup_errors=True) as build:
         entries: dict[str, _Entry] = {}
@@ -258,32 +258,38 @@ def package_function(
             else:
                 entries.update(_install_node(fn, lock, build, runner, say))
         if handler in entries:
-            raise BuildError(fn.address, f"a dependency installs {handler!r}, the handler's own file name",
-                             hint="Rename the handler module.")
+            raise BuildError(
+                fn.address,
+                f"a dependency installs {handler!r}, the handler's own file name",
+                hint="Rename the handler module.",
+            )
         entries[handler] = _Entry(data=rendered.source.encode("utf-8"))
         say(f"building {fn.address}: zip ({_plural(len(entries), 'file')})")
-        code_sha256, size = _write_atomically(zip_path, lambda fh: write_zip(fh, entries))
+        sha, size = _write_atomically(zip_path, lambda fh: _write_zip(fh, entries))
 
     files = tuple(sorted(entries))
-    sidecar = {"format": FORMAT_VERSION, "digest": digest, "code_sha256": code_sha256, "size": size,
-               "files": list(files)}
+    sidecar = {
+        "format": FORMAT_VERSION,
+        "digest": digest,
+        "code_sha256": sha,
+        "size": size,
+        "files": list(files),
+    }
     _write_atomically(sidecar_path, lambda fh: fh.write(_canonical_json(sidecar, indent=1).encode("utf-8")))
-    return LambdaArtifact(fn.address, zip_path, code_sha256, digest, size, files)
+    return LambdaArtifact(fn.address, zip_path, sha, digest, size, files)
 
 
 # -- dependency installs ----------------------------------------------------------------
 
 
-def _install_node(fn: Function, lock: _Lock | None, build: str, runner: Runner,
-                  say: Progress) -> dict[str, _Entry]:
+def _install_node(fn: Function, lock: _Lock | None, build: str, runner: Runner, say: Progress) -> dict[str, _Entry]:
     project = os.path.join(build, "npm")
     os.makedirs(project)
     deps = _sorted_dependencies(fn.dependencies)
     # Minimal and independent of the function's name, so a lock file made for
     # one function fits another with the same dependencies. No "type": a .mjs
     # handler is an ES module anyway, and package.json does not go into the zip.
-    package_json = {"name": "hookctl-function", "version": "0.0.0", "private": True,
-                    "dependencies": dict(deps)}
+    package_json = {"name": "hookctl-function", "version": "0.0.0", "private": True, "dependencies": dict(deps)}
     with open(os.path.join(project, "package.json"), "w", encoding="utf-8") as fh:
         fh.write(_canonical_json(package_json, indent=2))
     count = _plural(len(deps), "package")
@@ -294,8 +300,11 @@ def _install_node(fn: Function, lock: _Lock | None, build: str, runner: Runner,
         say(f"building {fn.address}: npm install --package-lock-only ({count})")
         _run(fn, runner, ["npm", "install", "--package-lock-only", *NPM_COMMON, *NPM_PLATFORM], project)
     say(f"building {fn.address}: npm ci ({count})")
-    hint = (f"Check {os.path.relpath(lock.path)} matches the dependencies in the stack, or delete it."
-            if lock is not None else None)
+    hint = (
+        f"Check {os.path.relpath(lock.path)} matches the dependencies in the stack, or delete it."
+        if lock is not None
+        else None
+    )
     _run(fn, runner, ["npm", "ci", "--omit=dev", *NPM_COMMON, *NPM_PLATFORM], project, hint=hint)
     modules = os.path.join(project, "node_modules")
     if not os.path.isdir(modules):
@@ -310,28 +319,44 @@ def _skip_node(rel_dir: str, name: str, is_dir: bool) -> bool:
     return name == ".bin" and is_dir and os.path.basename(rel_dir) == "node_modules"
 
 
-def _install_python(fn: Function, lock: _Lock | None, build: str, runner: Runner,
-                    say: Progress) -> dict[str, _Entry]:
+def _install_python(fn: Function, lock: _Lock | None, build: str, runner: Runner, say: Progress) -> dict[str, _Entry]:
     target = os.path.join(build, "python")
     deps = _sorted_dependencies(fn.dependencies)
     python_version = fn.runtime.removeprefix("python")
     platforms = [arg for tag in PIP_PLATFORMS for arg in ("--platform", tag)]
     command = [
-        sys.executable, "-m", "pip", "install",
-        "--target", target,
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--target",
+        target,
         # Wheels built for Lambda, never an sdist compiled for this machine.
         # Dependencies of dependencies are needed, so no --no-deps.
-        "--only-binary=:all:", *platforms,
-        "--implementation", "cp", "--python-version", python_version,
-        "--no-compile", "--no-input", "--disable-pip-version-check", "--progress-bar", "off",
+        "--only-binary=:all:",
+        *platforms,
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--no-compile",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
     ]
     if lock is not None:
         command += ["--constraint", lock.path]
     command += [f"{name}=={version}" for name, version in deps]
     say(f"building {fn.address}: pip install ({_plural(len(deps), 'package')})")
-    _run(fn, runner, command, build,
-         hint="Lambda needs wheels for manylinux x86_64 (or pure-Python wheels); "
-              "a package published only as an sdist cannot be packaged.")
+    _run(
+        fn,
+        runner,
+        command,
+        build,
+        hint="Lambda needs wheels for manylinux x86_64 (or pure-Python wheels); "
+        "a package published only as an sdist cannot be packaged.",
+    )
     if not os.path.isdir(target):
         return {}
     return _collect(fn, target, "", _skip_python)
@@ -349,14 +374,27 @@ def _skip_python(rel_dir: str, name: str, is_dir: bool) -> bool:
 def _run(fn: Function, runner: Runner, command: list[str], cwd: str, *, hint: str | None = None) -> None:
     shown = shlex.join(command)
     try:
-        result = runner(command, cwd=cwd, capture_output=True, text=True, encoding="utf-8",
-                        errors="replace", check=False, timeout=COMMAND_TIMEOUT)
+        result = runner(
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
+            timeout=COMMAND_TIMEOUT,
+        )
     except FileNotFoundError:
-        raise BuildError(fn.address, f"`{command[0]}` not found (running `{shown}`)", command=command,
-                         hint="Install Node.js and npm." if command[0] == "npm" else None) from None
+        raise BuildError(
+            fn.address,
+            f"`{command[0]}` not found (running `{shown}`)",
+            command=command,
+            hint="Install Node.js and npm." if command[0] == "npm" else None,
+        ) from None
     except subprocess.TimeoutExpired:
-        raise BuildError(fn.address, f"`{shown}` did not finish within {COMMAND_TIMEOUT} s",
-                         command=command, hint=hint) from None
+        raise BuildError(
+            fn.address, f"`{shown}` did not finish within {COMMAND_TIMEOUT} s", command=command, hint=hint
+        ) from None
     if result.returncode != 0:
         # Only the tool's own output: never the environment it ran in.
         tail = _tail(result.stderr) or _tail(result.stdout)
@@ -392,8 +430,7 @@ class _Entry:
             return fh.read()
 
 
-def _collect(fn: Function, root: str, prefix: str,
-             skip: Callable[[str, str, bool], bool]) -> dict[str, _Entry]:
+def _collect(fn: Function, root: str, prefix: str, skip: Callable[[str, str, bool], bool]) -> dict[str, _Entry]:
     """Every regular file under ``root`` as ``prefix + relative/path``."""
     entries: dict[str, _Entry] = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -407,8 +444,9 @@ def _collect(fn: Function, root: str, prefix: str,
             archive = prefix + (f"{rel_dir}/{name}" if rel_dir else name)
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
-                raise BuildError(fn.address, f"the install created a symbolic link, {archive}; "
-                                 "zips hold regular files only")
+                raise BuildError(
+                    fn.address, f"the install created a symbolic link, {archive}; zips hold regular files only"
+                )
             if not stat.S_ISREG(info.st_mode):
                 continue
             # Same name on every file system (macOS may hand back decomposed names).
@@ -417,7 +455,7 @@ def _collect(fn: Function, root: str, prefix: str,
     return entries
 
 
-def write_zip(fh: IO[bytes], entries: Mapping[str, _Entry]) -> None:
+def _write_zip(fh: IO[bytes], entries: Mapping[str, _Entry]) -> None:
     """Write ``entries`` as a zip whose bytes depend on names and contents only.
 
     Sorted names with ``/`` separators, the 1980-01-01 timestamp, mode 0644 or
@@ -456,18 +494,24 @@ def _write_atomically(path: str, write: Callable[[IO[bytes]], object]) -> tuple[
             fh.flush()
             os.fsync(fh.fileno())
             fh.seek(0)
-            digest = hashlib.sha256()
-            size = 0
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-                size += len(chunk)
+            sha, size = _hash(fh)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return base64.b64encode(digest.digest()).decode("ascii"), size
+    return sha, size
+
+
+def _hash(fh: IO[bytes]) -> tuple[str, int]:
+    """CodeSha256 and size of an open file, read from its current position."""
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        hasher.update(chunk)
+        size += len(chunk)
+    return base64.b64encode(hasher.digest()).decode("ascii"), size
 
 
 def _read_cached(zip_path: str, sidecar_path: str, digest: str) -> tuple[str, int, tuple[str, ...]] | None:
@@ -478,15 +522,10 @@ def _read_cached(zip_path: str, sidecar_path: str, digest: str) -> tuple[str, in
     try:
         with open(sidecar_path, encoding="utf-8") as fh:
             meta = json.load(fh)
-        with open(zip_path, "rb") as fh:
-            hasher = hashlib.sha256()
-            size = 0
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                hasher.update(chunk)
-                size += len(chunk)
+        with open(zip_path, "rb") as zf:
+            sha, size = _hash(zf)
     except (OSError, ValueError):
         return None
-    sha = base64.b64encode(hasher.digest()).decode("ascii")
     if (
         not isinstance(meta, dict)
         or meta.get("format") != FORMAT_VERSION
@@ -507,8 +546,13 @@ def _sorted_dependencies(dependencies: Mapping[str, str]) -> tuple[tuple[str, st
 
 
 def _canonical_json(value: object, *, indent: int | None = None) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent,
-                      separators=(",", ": ") if indent is not None else (",", ":"))
+    text = json.dumps(
+        value,
+        sort_keys=True,
+        ensure_ascii=False,
+        indent=indent,
+        separators=(",", ": ") if indent is not None else (",", ":"),
+    )
     return text + "\n" if indent is not None else text
 
 

@@ -258,7 +258,8 @@ def render_all(stack: Stack) -> list[Rendered]:
     renderer = Renderer(stack)
     results: list[Rendered] = []
     problems: list[Problem] = []
-    for entry in (*stack.actions, *stack.functions):
+    entries: list[Action | Function] = [*stack.actions, *stack.functions]
+    for entry in entries:
         try:
             results.append(renderer.render(entry))
         except InputError as exc:
