@@ -41,6 +41,7 @@ MAX_NODES = 20_000  # guards against alias bombs: aliases expand when walked
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 SECRET_SOURCES = ("env", "file", "secretsmanager", "ssm")
 
 TOP_KEYS = ("stack", "description", "prune", "vars", "environments", "auth0", "cognito")
@@ -287,6 +288,24 @@ class _Loader:
             refs.append(SecretRef(name, source, locator, self.origin(spec_map, source, f"{sfld}.{source}"), key))
         return tuple(refs)
 
+    def expand(self, value: str | None, line: int | None, fld: str) -> str | None:
+        """``${NAME}`` / ``${NAME:-default}`` from the process environment, for target fields only
+        (tenant domain, region, pool ids) so one stack can point at a sandbox or a real account."""
+        if value is None:
+            return None
+
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(3)
+            found = os.environ.get(name)
+            if found:
+                return found
+            if default is not None:
+                return default
+            self.problem(line, fld, f"environment variable {name} is not set")
+            return ""
+
+        return ENV_REF_RE.sub(sub, value)
+
     def named_entries(self, parent: CommentedMap, key: str, fld: str) -> Iterator[tuple[str, CommentedMap, int | None]]:
         node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
         if node is None:
@@ -385,16 +404,20 @@ class _Loader:
             if "auth0" in body:
                 a0 = self.mapping(body["auth0"], f"{fld}.auth0", _line_of(body, "auth0"), ENV_AUTH0_KEYS)
                 if a0 is not None:
-                    domain = self.string(a0, "domain", f"{fld}.auth0.domain") or domain
+                    domain = self.expand(self.string(a0, "domain", f"{fld}.auth0.domain"),
+                                         _line_of(a0, "domain"), f"{fld}.auth0.domain") or domain
                     auth0_origin = self.origin(body, "auth0", f"{fld}.auth0")
             if "cognito" in body:
                 cg = self.mapping(body["cognito"], f"{fld}.cognito", _line_of(body, "cognito"), ENV_COGNITO_KEYS)
                 if cg is not None:
-                    region = self.string(cg, "region", f"{fld}.cognito.region") or region
+                    region = self.expand(self.string(cg, "region", f"{fld}.cognito.region"),
+                                         _line_of(cg, "region"), f"{fld}.cognito.region") or region
                     cognito_origin = self.origin(body, "cognito", f"{fld}.cognito")
                     pnode = self.mapping(cg.get("pools"), f"{fld}.cognito.pools", _line_of(cg, "pools"), None)
                     for pname, pid in (pnode or {}).items():
                         pfld = f"{fld}.cognito.pools.{pname}"
+                        if isinstance(pid, str):
+                            pid = self.expand(pid, _line_of(pnode, pname), pfld)
                         if not isinstance(pid, str) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pid):
                             self.problem(_line_of(pnode, pname), pfld,
                                          f"expected a user pool id like eu-west-1_AbC123, got {pid!r}")

@@ -1,0 +1,182 @@
+"""The local sandbox: an emulated Auth0 tenant and a moto AWS endpoint, on 127.0.0.1 only.
+
+``Sandbox.start()`` brings up the project's Auth0 Management API emulator
+(HTTPS with a throwaway CA) and moto's server, seeds a Cognito user pool that
+has settings of its own (password policy, auto-verified email, a tag, a
+custom attribute) and returns the environment a shell or the pipeline needs.
+With a ``state_dir`` the tenant and the pool are saved on ``stop()`` and
+restored on the next ``start()``, so a stopped sandbox comes back as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import secrets as _random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .auth0 import Auth0Emulator, EmulatorConfig
+
+REGION = "us-east-1"
+POOL_NAME = "hookctl-sandbox"
+# moto keeps everything in per-service backends; these are the ones hookctl touches.
+MOTO_SERVICES = ("cognitoidp", "awslambda", "iam", "secretsmanager", "ssm", "s3", "sts", "kms")
+
+
+@dataclass
+class Sandbox:
+    state_dir: Path | None = None
+    region: str = REGION
+    auth0_config: EmulatorConfig = field(default_factory=EmulatorConfig)
+    auth0: Auth0Emulator | None = None
+    pool_id: str = ""
+    _moto: Any = None
+    _endpoint: str = ""
+
+    def start(self) -> Sandbox:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        auth0_dir = self.state_dir / "auth0" if self.state_dir else None
+        if auth0_dir is not None:
+            auth0_dir.mkdir(parents=True, exist_ok=True)
+        self.auth0 = Auth0Emulator(self.auth0_config, state_dir=auth0_dir).start()
+        restored = self._restore_aws()
+        quiet_moto_logs()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self._endpoint = f"http://{host}:{port}"
+        if not restored:
+            self.pool_id = self._seed_pool()
+        return self
+
+    def stop(self) -> None:
+        try:
+            if self.state_dir is not None and self._moto is not None:
+                self._save_aws()
+        finally:
+            if self._moto is not None:
+                self._moto.stop()
+                self._moto = None
+            if self.auth0 is not None:
+                self.auth0.stop()  # saves the tenant into its state_dir
+                self.auth0 = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """What to export so hookctl (or any AWS / httpx program) talks to the sandbox."""
+        assert self.auth0 is not None, "the sandbox is not running"
+        return {
+            "AUTH0_DOMAIN": self.auth0.domain,
+            "AUTH0_CLIENT_ID": self.auth0.client_id,
+            "AUTH0_CLIENT_SECRET": self.auth0.client_secret,
+            "SSL_CERT_FILE": str(self.auth0.ca_file),
+            "AWS_ENDPOINT_URL": self._endpoint,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "HOOKCTL_SANDBOX_POOL_ID": self.pool_id,
+        }
+
+    def boto3_client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service, endpoint_url=self._endpoint, region_name=self.region,
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+        )
+
+    def _seed_pool(self) -> str:
+        idp = self.boto3_client("cognito-idp")
+        pool = idp.create_user_pool(
+            PoolName=POOL_NAME,
+            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
+                                         "RequireNumbers": True, "RequireSymbols": False,
+                                         "TemporaryPasswordValidityDays": 3}},
+            AutoVerifiedAttributes=["email"],
+            Schema=[{"Name": "domain", "AttributeDataType": "String", "Mutable": True}],
+            UserPoolTags={"team": "identity", "created-by": "hookctl-sandbox"},
+            MfaConfiguration="OFF",
+        )
+        return str(pool["UserPool"]["Id"])
+
+    # moto has no persistence of its own; its backends are plain Python objects, so the
+    # sandbox pickles the ones hookctl uses. Only sandbox data lives there (no real secrets).
+    def _save_aws(self) -> None:
+        assert self.state_dir is not None
+        import moto.backends as backends
+
+        _register_key_pickling()
+        snapshot = {name: backends.get_backend(name) for name in MOTO_SERVICES}  # type: ignore[call-overload]
+        path = self.state_dir / "aws.pickle"
+        tmp = path.with_suffix(".tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump(snapshot, fh)
+            os.replace(tmp, path)
+        except Exception as exc:  # an unpicklable backend object: keep Auth0, say so
+            tmp.unlink(missing_ok=True)
+            (self.state_dir / "aws.error").write_text(f"could not save the AWS side: {type(exc).__name__}: {exc}\n")
+            return
+        (self.state_dir / "sandbox.json").write_text(json.dumps({"pool_id": self.pool_id, "region": self.region}))
+
+    def _restore_aws(self) -> bool:
+        if self.state_dir is None:
+            return False
+        path = self.state_dir / "aws.pickle"
+        meta = self.state_dir / "sandbox.json"
+        if not (path.exists() and meta.exists()):
+            return False
+        import moto.backends as backends
+
+        _register_key_pickling()
+        with open(path, "rb") as fh:
+            snapshot = pickle.load(fh)  # noqa: S301 - the sandbox's own file
+        for name, backend in snapshot.items():
+            live = backends.get_backend(name)  # type: ignore[call-overload]
+            live.clear()
+            live.update(backend)
+        self.pool_id = str(json.loads(meta.read_text())["pool_id"])
+        return True
+
+
+def _load_private_key(pem: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(pem, password=None)
+
+
+def _register_key_pickling() -> None:
+    """moto's Cognito backend keeps an RSA key (to sign tokens); pickle it as PEM."""
+    import copyreg
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+    def reduce(k: Any) -> Any:
+        pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+        return (_load_private_key, (pem,))
+
+    copyreg.pickle(type(key), reduce)
+
+
+def quiet_moto_logs() -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def new_secret() -> str:
+    return _random.token_urlsafe(24)
