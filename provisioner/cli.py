@@ -51,21 +51,32 @@ pass_runtime = click.make_pass_decorator(Runtime)
 
 def stack_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "-s", "--stack", "stack_path", metavar="STACK",
+        "-s",
+        "--stack",
+        "stack_path",
+        metavar="STACK",
         help="Stack file (default: the only stack under ./stacks).",
     )(f)
 
 
 def env_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "-e", "--env", "--environment", "environment", metavar="ENV", envvar="HOOKCTL_ENV",
+        "-e",
+        "--env",
+        "--environment",
+        "environment",
+        metavar="ENV",
+        envvar="HOOKCTL_ENV",
         help="Environment of the stack (default: its only one; or $HOOKCTL_ENV).",
     )(f)
 
 
 def target_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--target", "targets", multiple=True, metavar="ADDRESS",
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="ADDRESS",
         help="Limit to this resource address (and what it depends on); repeatable.",
     )(f)
 
@@ -80,16 +91,17 @@ def pick_stack(path: str | None) -> str:
         return found[0]
     if not found:
         raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
-    raise InputError(
-        [Problem("stacks/", None, "stack", f"several stacks ({', '.join(found)}); choose one with -s")]
-    )
+    raise InputError([Problem("stacks/", None, "stack", f"several stacks ({', '.join(found)}); choose one with -s")])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.option(
-    "--state-dir", default=".hookctl/state", show_default=True, envvar="HOOKCTL_STATE_DIR",
+    "--state-dir",
+    default=".hookctl/state",
+    show_default=True,
+    envvar="HOOKCTL_STATE_DIR",
     help="Directory of the local state backend.",
 )
 @click.version_option(package_name="hookctl", prog_name="hookctl")
@@ -110,8 +122,14 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str) -> None:
 
 
 @cli.command()
-@click.option("-s", "--stack", "stack_paths", multiple=True, metavar="STACK",
-              help="Stack file; repeatable (default: every stack under ./stacks).")
+@click.option(
+    "-s",
+    "--stack",
+    "stack_paths",
+    multiple=True,
+    metavar="STACK",
+    help="Stack file; repeatable (default: every stack under ./stacks).",
+)
 @env_option
 @pass_runtime
 def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None) -> None:
@@ -130,15 +148,21 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None)
                 stack = _load(path, env)
                 render_all(stack)
                 resolver = SecretResolver(base_dir=stack.stack_dir)
-                missing = [p for entry in (*stack.actions, *stack.functions) for ref in entry.secrets
-                           if (p := resolver.check_local(ref)) is not None]
+                missing = [
+                    p
+                    for entry in (*stack.actions, *stack.functions)
+                    for ref in entry.secrets
+                    if (p := resolver.check_local(ref)) is not None
+                ]
                 if missing:
                     raise InputError(missing)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
-            click.echo(f"{path} ({stack.environment.name}): ok — {len(stack.actions)} actions, "
-                       f"{len(stack.functions)} functions")
+            click.echo(
+                f"{path} ({stack.environment.name}): ok — {len(stack.actions)} actions, "
+                f"{len(stack.functions)} functions"
+            )
     if problems:
         unique = list(dict.fromkeys(problems))
         raise InputError(unique)
@@ -192,8 +216,16 @@ def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/plan-json.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull request.")
 @pass_runtime
-def plan(rt: Runtime, stack_path: str | None, environment: str | None, targets: tuple[str, ...],
-         out_file: str | None, detailed_exitcode: bool, as_json: bool, as_markdown: bool) -> None:
+def plan(
+    rt: Runtime,
+    stack_path: str | None,
+    environment: str | None,
+    targets: tuple[str, ...],
+    out_file: str | None,
+    detailed_exitcode: bool,
+    as_json: bool,
+    as_markdown: bool,
+) -> None:
     """Show what apply would change. Reads the live systems; writes nothing to them."""
     from . import output
     from .pipeline import compute_plan
@@ -244,16 +276,22 @@ def _read_plan(path: str) -> Any:
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @pass_runtime
-def apply(rt: Runtime, planfile: str | None, stack_path: str | None, environment: str | None,
-          targets: tuple[str, ...], auto_approve: bool) -> None:
+def apply(
+    rt: Runtime,
+    planfile: str | None,
+    stack_path: str | None,
+    environment: str | None,
+    targets: tuple[str, ...],
+    auto_approve: bool,
+) -> None:
     """Apply a saved PLANFILE exactly, or plan, confirm and apply.
 
     A saved plan is refused if the stack file or the live systems changed
     since it was made.
     """
     from . import output
-    from .pipeline import apply_plan, backend_for, compute_plan
     from .load import load_stack
+    from .pipeline import apply_plan, backend_for, compute_plan
 
     saved = _read_plan(planfile) if planfile else None
     path = stack_path or (saved.stack_path if saved else None)
@@ -278,6 +316,73 @@ def apply(rt: Runtime, planfile: str | None, stack_path: str | None, environment
             return
         done = apply_plan(planned, saved, options)
     click.echo(f"Apply complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
+
+
+@cli.command()
+@click.argument("action")
+@stack_option
+@env_option
+@click.option("--to", "to_version", type=int, metavar="VERSION", help="Version number (default: the previous one).")
+@pass_runtime
+def rollback(rt: Runtime, action: str, stack_path: str | None, environment: str | None, to_version: int | None) -> None:
+    """Redeploy an earlier version of Auth0 ACTION and show what it changed.
+
+    The next plan shows the action as drift (its draft differs from the
+    rolled-back deployment) until the stack is changed to match or applied.
+    """
+    import difflib
+
+    from .load import load_stack
+    from .providers.auth0 import Auth0Provider, rollback_action
+
+    stack = load_stack(pick_stack(stack_path), environment)
+    client = Auth0Provider.from_environment(stack).client()
+    done = rollback_action(client, action, to_version)
+    click.echo(
+        f"Rolled back action {action}: version {done.from_number} -> version {done.to_number} "
+        f"(deployed as version {done.new_number})."
+    )
+    for line in difflib.unified_diff(
+        done.before.splitlines(),
+        done.after.splitlines(),
+        f"version {done.from_number}",
+        f"version {done.to_number}",
+        lineterm="",
+    ):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--state-dir", "sandbox_dir", metavar="DIR", help="Save the sandbox here on exit and load it on start.")
+@pass_runtime
+def sandbox(rt: Runtime, sandbox_dir: str | None) -> None:
+    """Run the local sandbox (Auth0 emulator + moto) on 127.0.0.1 until Ctrl-C."""
+    import time
+    from pathlib import Path
+
+    from .sandbox.run import Sandbox
+
+    box = Sandbox(state_dir=Path(sandbox_dir) if sandbox_dir else None).start()
+    try:
+        click.echo("# The hookctl sandbox is running. Paste these into another shell:")
+        for key, value in sorted(box.environment().items()):
+            click.echo(f"export {key}={value}")
+        click.echo("# Then: hookctl plan -s stacks/example.yaml -e sandbox   (Ctrl-C here stops the sandbox)")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("Stopping the sandbox" + (f"; saved to {sandbox_dir}" if sandbox_dir else "") + ".", err=True)
+    finally:
+        box.stop()
+
+
+@cli.command()
+@pass_runtime
+def demo(rt: Runtime) -> None:
+    """The tour: start the sandbox, plan, apply, re-plan, change a variable, stop. No cloud account needed."""
+    from .demo import run_demo
+
+    run_demo(click.echo, rt.progress, providers_for)
 
 
 @cli.command()

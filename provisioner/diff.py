@@ -54,9 +54,7 @@ def compare(desired: Resource, live: Resource) -> tuple[FieldChange, ...]:
         for level in report:
             path = _path(level)
             top = path.split(".", 1)[0]
-            changes.append(
-                FieldChange(path, _value(level.t1), _value(level.t2), sensitive=top in desired.sensitive)
-            )
+            changes.append(FieldChange(path, _value(level.t1), _value(level.t2), sensitive=top in desired.sensitive))
     if desired.code != live.code:
         changes.append(FieldChange("code", _digest(live.code), _digest(desired.code)))
     return tuple(sorted(changes, key=lambda c: c.path))

@@ -232,8 +232,9 @@ class _Loader:
         value = self.plain(checked, fld, line)
         return value if isinstance(value, dict) else {}
 
-    def str_map(self, parent: CommentedMap, key: str, fld: str, value_re: re.Pattern[str] | None = None,
-                what: str = "") -> dict[str, str]:
+    def str_map(
+        self, parent: CommentedMap, key: str, fld: str, value_re: re.Pattern[str] | None = None, what: str = ""
+    ) -> dict[str, str]:
         node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
         out: dict[str, str] = {}
         if node is None:
@@ -266,8 +267,7 @@ class _Loader:
                 self.problem(
                     _line_of(spec, "value"),
                     f"{sfld}.value",
-                    "a stack never holds a secret's value; declare where it comes from "
-                    f"({', '.join(SECRET_SOURCES)})",
+                    f"a stack never holds a secret's value; declare where it comes from ({', '.join(SECRET_SOURCES)})",
                 )
                 continue
             spec_map = self.mapping(spec, sfld, line, SECRET_KEYS)
@@ -381,8 +381,11 @@ class _Loader:
                 return list(reversed(chain))
             fld = f"environments.{current}.inherit"
             if parent not in raw:
-                self.problem(_line_of(body, "inherit"), fld,
-                             f"no environment named {parent!r}{_suggest(str(parent), tuple(raw))}")
+                self.problem(
+                    _line_of(body, "inherit"),
+                    fld,
+                    f"no environment named {parent!r}{_suggest(str(parent), tuple(raw))}",
+                )
                 return None
             if parent in chain:
                 self.problem(_line_of(body, "inherit"), fld, f"inheritance cycle: {' -> '.join([*chain, parent])}")
@@ -404,14 +407,26 @@ class _Loader:
             if "auth0" in body:
                 a0 = self.mapping(body["auth0"], f"{fld}.auth0", _line_of(body, "auth0"), ENV_AUTH0_KEYS)
                 if a0 is not None:
-                    domain = self.expand(self.string(a0, "domain", f"{fld}.auth0.domain"),
-                                         _line_of(a0, "domain"), f"{fld}.auth0.domain") or domain
+                    domain = (
+                        self.expand(
+                            self.string(a0, "domain", f"{fld}.auth0.domain"),
+                            _line_of(a0, "domain"),
+                            f"{fld}.auth0.domain",
+                        )
+                        or domain
+                    )
                     auth0_origin = self.origin(body, "auth0", f"{fld}.auth0")
             if "cognito" in body:
                 cg = self.mapping(body["cognito"], f"{fld}.cognito", _line_of(body, "cognito"), ENV_COGNITO_KEYS)
                 if cg is not None:
-                    region = self.expand(self.string(cg, "region", f"{fld}.cognito.region"),
-                                         _line_of(cg, "region"), f"{fld}.cognito.region") or region
+                    region = (
+                        self.expand(
+                            self.string(cg, "region", f"{fld}.cognito.region"),
+                            _line_of(cg, "region"),
+                            f"{fld}.cognito.region",
+                        )
+                        or region
+                    )
                     cognito_origin = self.origin(body, "cognito", f"{fld}.cognito")
                     pnode = self.mapping(cg.get("pools"), f"{fld}.cognito.pools", _line_of(cg, "pools"), None)
                     for pname, pid in (pnode or {}).items():
@@ -419,8 +434,11 @@ class _Loader:
                         if isinstance(pid, str):
                             pid = self.expand(pid, _line_of(pnode, pname), pfld)
                         if not isinstance(pid, str) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pid):
-                            self.problem(_line_of(pnode, pname), pfld,
-                                         f"expected a user pool id like eu-west-1_AbC123, got {pid!r}")
+                            self.problem(
+                                _line_of(pnode, pname),
+                                pfld,
+                                f"expected a user pool id like eu-west-1_AbC123, got {pid!r}",
+                            )
                             continue
                         pools[str(pname)] = Pool(str(pname), pid, self.origin(pnode, pname, pfld))
         auth0 = Auth0Target(domain, auth0_origin) if auth0_origin else None
@@ -428,18 +446,26 @@ class _Loader:
         _, line = raw[name]
         return Environment(name, auth0, cognito, freeze(variables), Origin(self.path, line, f"environments.{name}"))
 
-    def pick_environment(self, top: CommentedMap, envs: dict[str, Environment], wanted: str | None) -> Environment | None:
+    def pick_environment(
+        self, top: CommentedMap, envs: dict[str, Environment], wanted: str | None
+    ) -> Environment | None:
         if not envs:
             return None
         if wanted is None:
             if len(envs) == 1:
                 return next(iter(envs.values()))
-            self.problem(_line_of(top, "environments"), "environments",
-                         f"this stack has several environments ({', '.join(envs)}); choose one with -e")
+            self.problem(
+                _line_of(top, "environments"),
+                "environments",
+                f"this stack has several environments ({', '.join(envs)}); choose one with -e",
+            )
             return None
         if wanted not in envs:
-            self.problem(_line_of(top, "environments"), "environments",
-                         f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}")
+            self.problem(
+                _line_of(top, "environments"),
+                "environments",
+                f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}",
+            )
             return None
         return envs[wanted]
 
@@ -453,32 +479,57 @@ class _Loader:
             self.mapping(entry, fld, line, ACTION_KEYS)
             trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
             if trigger is not None and trigger not in catalog.AUTH0_TRIGGERS:
-                self.problem(_line_of(entry, "trigger"), f"{fld}.trigger",
-                             f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}")
+                self.problem(
+                    _line_of(entry, "trigger"),
+                    f"{fld}.trigger",
+                    f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}",
+                )
             template = self.string(entry, "template", f"{fld}.template", required=True)
             runtime = self.string(entry, "runtime", f"{fld}.runtime") or catalog.AUTH0_DEFAULT_RUNTIME
             if runtime == "node18-actions":
                 runtime = "node18"
             if runtime not in catalog.AUTH0_RUNTIMES:
-                self.problem(_line_of(entry, "runtime"), f"{fld}.runtime",
-                             f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.AUTH0_RUNTIMES))}")
-            deps = self.str_map(entry, "dependencies", f"{fld}.dependencies", NPM_VERSION_RE,
-                                "npm dependencies need an exact version (1.2.3)")
+                self.problem(
+                    _line_of(entry, "runtime"),
+                    f"{fld}.runtime",
+                    f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.AUTH0_RUNTIMES))}",
+                )
+            deps = self.str_map(
+                entry,
+                "dependencies",
+                f"{fld}.dependencies",
+                NPM_VERSION_RE,
+                "npm dependencies need an exact version (1.2.3)",
+            )
             if len(deps) > catalog.AUTH0_MAX_DEPENDENCIES:
-                self.problem(_line_of(entry, "dependencies"), f"{fld}.dependencies",
-                             f"Auth0 allows at most {catalog.AUTH0_MAX_DEPENDENCIES} dependencies")
+                self.problem(
+                    _line_of(entry, "dependencies"),
+                    f"{fld}.dependencies",
+                    f"Auth0 allows at most {catalog.AUTH0_MAX_DEPENDENCIES} dependencies",
+                )
             secrets = self.secrets(entry, f"{fld}.secrets", env_name)
             if len(secrets) > catalog.AUTH0_MAX_SECRETS:
-                self.problem(_line_of(entry, "secrets"), f"{fld}.secrets",
-                             f"Auth0 allows at most {catalog.AUTH0_MAX_SECRETS} secrets")
+                self.problem(
+                    _line_of(entry, "secrets"),
+                    f"{fld}.secrets",
+                    f"Auth0 allows at most {catalog.AUTH0_MAX_SECRETS} secrets",
+                )
             description = self.string(entry, "description", f"{fld}.description") or ""
             if trigger is None or template is None:
                 continue
-            actions.append(Action(
-                name=name, trigger=trigger, template=template, runtime=runtime,
-                vars=freeze(self.variables(entry, "vars", f"{fld}.vars")), dependencies=freeze(deps),
-                secrets=secrets, origin=Origin(self.path, line, fld), description=description,
-            ))
+            actions.append(
+                Action(
+                    name=name,
+                    trigger=trigger,
+                    template=template,
+                    runtime=runtime,
+                    vars=freeze(self.variables(entry, "vars", f"{fld}.vars")),
+                    dependencies=freeze(deps),
+                    secrets=secrets,
+                    origin=Origin(self.path, line, fld),
+                    description=description,
+                )
+            )
         return actions
 
     def bindings(self, top: CommentedMap, actions: list[Action]) -> list[TriggerBindings]:
@@ -490,8 +541,11 @@ class _Loader:
                 fld = f"auth0.triggers.{trigger}"
                 self.mapping(entry, fld, line, TRIGGER_KEYS)
                 if trigger not in catalog.AUTH0_TRIGGERS:
-                    self.problem(line, fld, f"unknown Auth0 trigger {trigger!r}"
-                                 f"{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}")
+                    self.problem(
+                        line,
+                        fld,
+                        f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}",
+                    )
                     continue
                 order = entry.get("bindings", [])
                 if not isinstance(order, CommentedSeq | list):
@@ -502,10 +556,15 @@ class _Loader:
                     rfld = f"{fld}.bindings[{i}]"
                     rline = _line_of(order, i) if isinstance(order, CommentedSeq) else line
                     if ref not in by_name:
-                        self.problem(rline, rfld, f"binds {ref!r}, which is not a declared action"
-                                     f"{_suggest(str(ref), tuple(by_name))}")
+                        self.problem(
+                            rline,
+                            rfld,
+                            f"binds {ref!r}, which is not a declared action{_suggest(str(ref), tuple(by_name))}",
+                        )
                     elif by_name[ref].trigger != trigger:
-                        self.problem(rline, rfld, f"action {ref!r} is for trigger {by_name[ref].trigger!r}, not {trigger!r}")
+                        self.problem(
+                            rline, rfld, f"action {ref!r} is for trigger {by_name[ref].trigger!r}, not {trigger!r}"
+                        )
                     elif ref in names:
                         self.problem(rline, rfld, f"action {ref!r} is listed twice")
                     else:
@@ -520,8 +579,11 @@ class _Loader:
                 declared[action.trigger] = TriggerBindings(action.trigger, same, False, action.origin)
         for tb in declared.values():
             if len(tb.actions) > catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER:
-                self.problem(tb.origin.line, tb.origin.field,
-                             f"Auth0 allows at most {catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER} actions per trigger")
+                self.problem(
+                    tb.origin.line,
+                    tb.origin.field,
+                    f"Auth0 allows at most {catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER} actions per trigger",
+                )
             result.append(tb)
         return result
 
@@ -537,8 +599,11 @@ class _Loader:
             template = self.string(entry, "template", f"{fld}.template", required=True)
             runtime = self.string(entry, "runtime", f"{fld}.runtime", required=True)
             if runtime is not None and runtime not in catalog.LAMBDA_RUNTIMES:
-                self.problem(_line_of(entry, "runtime"), f"{fld}.runtime",
-                             f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.LAMBDA_RUNTIMES))}")
+                self.problem(
+                    _line_of(entry, "runtime"),
+                    f"{fld}.runtime",
+                    f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.LAMBDA_RUNTIMES))}",
+                )
                 runtime = None
             language = catalog.lambda_language(runtime or "nodejs22.x")
             handler = self.string(entry, "handler", f"{fld}.handler") or DEFAULT_HANDLERS[language]
@@ -546,56 +611,86 @@ class _Loader:
                 self.problem(_line_of(entry, "handler"), f"{fld}.handler", f"expected module.function, got {handler!r}")
             triggers = self.pool_triggers(entry, fld, pools, env is not None)
             dep_re = NPM_VERSION_RE if language == "node" else re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
-            deps = self.str_map(entry, "dependencies", f"{fld}.dependencies", dep_re, "dependencies need an exact version")
+            deps = self.str_map(
+                entry, "dependencies", f"{fld}.dependencies", dep_re, "dependencies need an exact version"
+            )
             environment = self.str_map(entry, "environment", f"{fld}.environment")
             for key in environment:
                 if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or key.startswith("AWS_"):
-                    self.problem(_line_of(entry.get("environment"), key), f"{fld}.environment.{key}",
-                                 "Lambda environment names are letters, digits and _, and may not start with AWS_")
+                    self.problem(
+                        _line_of(entry.get("environment"), key),
+                        f"{fld}.environment.{key}",
+                        "Lambda environment names are letters, digits and _, and may not start with AWS_",
+                    )
             secrets = self.secrets(entry, f"{fld}.secrets", env_name)
             role = self.string(entry, "role", f"{fld}.role")
             if role is not None and not role.startswith("arn:"):
-                self.problem(_line_of(entry, "role"), f"{fld}.role", "expected an IAM role ARN, or leave it out to let hookctl create one")
+                self.problem(
+                    _line_of(entry, "role"),
+                    f"{fld}.role",
+                    "expected an IAM role ARN, or leave it out to let hookctl create one",
+                )
             timeout = self.integer(entry, "timeout", f"{fld}.timeout", 5, 1, 900)
             memory = self.integer(entry, "memory", f"{fld}.memory", 128, 128, 10240)
             description = self.string(entry, "description", f"{fld}.description") or ""
             if template is None or runtime is None:
                 continue
-            functions.append(Function(
-                name=name, template=template, runtime=runtime, handler=handler,
-                vars=freeze(self.variables(entry, "vars", f"{fld}.vars")), dependencies=freeze(deps),
-                environment=freeze(environment), secrets=secrets, triggers=triggers, role=role,
-                timeout=timeout, memory=memory, origin=Origin(self.path, line, fld), description=description,
-            ))
+            functions.append(
+                Function(
+                    name=name,
+                    template=template,
+                    runtime=runtime,
+                    handler=handler,
+                    vars=freeze(self.variables(entry, "vars", f"{fld}.vars")),
+                    dependencies=freeze(deps),
+                    environment=freeze(environment),
+                    secrets=secrets,
+                    triggers=triggers,
+                    role=role,
+                    timeout=timeout,
+                    memory=memory,
+                    origin=Origin(self.path, line, fld),
+                    description=description,
+                )
+            )
         seen: dict[tuple[str, str], str] = {}
         for fn in functions:
             for pt in fn.triggers:
                 other = seen.setdefault((pt.pool, pt.trigger), fn.name)
                 if other != fn.name:
-                    self.problem(pt.origin.line, pt.origin.field,
-                                 f"pool {pt.pool!r} trigger {pt.trigger} is already served by function {other!r}")
+                    self.problem(
+                        pt.origin.line,
+                        pt.origin.field,
+                        f"pool {pt.pool!r} trigger {pt.trigger} is already served by function {other!r}",
+                    )
         return functions
 
-    def pool_triggers(self, entry: CommentedMap, fld: str, pools: dict[str, Pool], have_env: bool) -> tuple[PoolTrigger, ...]:
+    def pool_triggers(
+        self, entry: CommentedMap, fld: str, pools: dict[str, Pool], have_env: bool
+    ) -> tuple[PoolTrigger, ...]:
         result: list[PoolTrigger] = []
         if "trigger" in entry and "triggers" in entry:
             self.problem(_line_of(entry, "triggers"), f"{fld}.triggers", "give either trigger or triggers, not both")
             return ()
         if "trigger" in entry:
             # Shorthand: the trigger on every pool of the environment.
-            trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
-            if trigger is None:
+            shorthand = self.string(entry, "trigger", f"{fld}.trigger", required=True)
+            if shorthand is None:
                 return ()
-            if self.check_trigger(trigger, _line_of(entry, "trigger"), f"{fld}.trigger"):
+            if self.check_trigger(shorthand, _line_of(entry, "trigger"), f"{fld}.trigger"):
                 if have_env and not pools:
-                    self.problem(_line_of(entry, "trigger"), f"{fld}.trigger", "the environment declares no Cognito pools")
+                    self.problem(
+                        _line_of(entry, "trigger"), f"{fld}.trigger", "the environment declares no Cognito pools"
+                    )
                 origin = self.origin(entry, "trigger", f"{fld}.trigger")
-                for pool in pools:
-                    result.append(self.versioned(PoolTrigger(pool, trigger, origin), origin))
+                for pool_name in pools:
+                    result.append(self.versioned(PoolTrigger(pool_name, shorthand, origin), origin))
             return tuple(result)
         node = entry.get("triggers")
         if node is None:
-            self.problem(_line_of(entry, None), f"{fld}.triggers", "is required: which pool triggers does this function serve?")
+            self.problem(
+                _line_of(entry, None), f"{fld}.triggers", "is required: which pool triggers does this function serve?"
+            )
             return ()
         if not isinstance(node, CommentedSeq):
             self.problem(_line_of(entry, "triggers"), f"{fld}.triggers", f"expected a list, got {_kind(node)}")
@@ -608,10 +703,17 @@ class _Loader:
             pool = self.string(body, "pool", f"{tfld}.pool", required=True)
             trigger = self.string(body, "trigger", f"{tfld}.trigger", required=True)
             if pool is not None and have_env and pool not in pools:
-                self.problem(_line_of(body, "pool"), f"{tfld}.pool",
-                             f"the environment has no pool named {pool!r}{_suggest(pool, tuple(pools))}")
+                self.problem(
+                    _line_of(body, "pool"),
+                    f"{tfld}.pool",
+                    f"the environment has no pool named {pool!r}{_suggest(pool, tuple(pools))}",
+                )
                 continue
-            if pool is None or trigger is None or not self.check_trigger(trigger, _line_of(body, "trigger"), f"{tfld}.trigger"):
+            if (
+                pool is None
+                or trigger is None
+                or not self.check_trigger(trigger, _line_of(body, "trigger"), f"{tfld}.trigger")
+            ):
                 continue
             origin = self.origin(node, i, tfld)
             version = self.string(body, "lambda_version", f"{tfld}.lambda_version")
@@ -622,7 +724,9 @@ class _Loader:
     def check_trigger(self, trigger: str, line: int | None, fld: str) -> bool:
         if trigger in catalog.COGNITO_TRIGGERS:
             return True
-        self.problem(line, fld, f"unknown Cognito trigger {trigger!r}{_suggest(trigger, tuple(catalog.COGNITO_TRIGGERS))}")
+        self.problem(
+            line, fld, f"unknown Cognito trigger {trigger!r}{_suggest(trigger, tuple(catalog.COGNITO_TRIGGERS))}"
+        )
         return False
 
     def versioned(self, pt: PoolTrigger, origin: Origin) -> PoolTrigger:
@@ -634,8 +738,11 @@ class _Loader:
         else:
             version = version or "V1_0"
             if version not in allowed:
-                self.problem(origin.line, f"{origin.field}.lambda_version",
-                             f"{pt.trigger} supports {', '.join(sorted(allowed))}, not {version!r}")
+                self.problem(
+                    origin.line,
+                    f"{origin.field}.lambda_version",
+                    f"{pt.trigger} supports {', '.join(sorted(allowed))}, not {version!r}",
+                )
         if pt.trigger in catalog.COGNITO_KMS_TRIGGERS and not pt.kms_key_id:
             self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} needs kms_key_id (a KMS key ARN)")
         if pt.trigger not in catalog.COGNITO_KMS_TRIGGERS and pt.kms_key_id:

@@ -77,7 +77,15 @@ def text(plan: Plan, colour: bool = False) -> str:
             lines.append(f"      + code ({len(change.code_after.splitlines())} lines)")
         elif change.kind != DELETE:
             for d in code_diff(change):
-                tint = "green" if d.startswith("+") else "red" if d.startswith("-") else "cyan" if d.startswith("@") else ""
+                tint = (
+                    "green"
+                    if d.startswith("+")
+                    else "red"
+                    if d.startswith("-")
+                    else "cyan"
+                    if d.startswith("@")
+                    else ""
+                )
                 lines.append("      " + (paint(d, tint) if tint else d))
         lines.append("")
     if plan.operations:
@@ -103,7 +111,9 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     head.append("| | resource | change |")
     head.append("|---|---|---|")
     for c in plan.changes:
-        head.append(f"| `{SYMBOLS.get(c.kind, '?')}` | `{c.address}` | {c.kind}{' — ' + c.reason if c.reason else ''} |")
+        head.append(
+            f"| `{SYMBOLS.get(c.kind, '?')}` | `{c.address}` | {c.kind}{' — ' + c.reason if c.reason else ''} |"
+        )
     head.append("")
     body: list[str] = []
     for c in plan.changes:
@@ -129,8 +139,12 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     out = "\n".join(head) + "\n" + "\n".join(body)
     if len(out) > limit:
         cut = out[:limit].rsplit("\n</details>", 1)[0]
-        out = cut + "\n</details>\n\n" + (
-            "_The plan is too long for a comment; the full plan is in the job's artifacts "
-            "(`hookctl plan --json`)._\n"
+        out = (
+            cut
+            + "\n</details>\n\n"
+            + (
+                "_The plan is too long for a comment; the full plan is in the job's artifacts "
+                "(`hookctl plan --json`)._\n"
+            )
         )
     return out

@@ -189,43 +189,92 @@ class Renderer:
         tfield = f"{kind}.{entry.name}.template"
         origin_line = entry.origin.line
         if RESERVED in entry.vars:
-            raise InputError([Problem(self.stack.path, origin_line, f"{kind}.{entry.name}.vars.{RESERVED}",
-                                      "this variable name is reserved for hookctl")])
+            raise InputError(
+                [
+                    Problem(
+                        self.stack.path,
+                        origin_line,
+                        f"{kind}.{entry.name}.vars.{RESERVED}",
+                        "this variable name is reserved for hookctl",
+                    )
+                ]
+            )
         try:
             language, suffix = template_language(entry.template)
         except ValueError:
-            raise InputError([Problem(self.stack.path, origin_line, tfield,
-                                      f"template {entry.template!r} must end in .js.j2, .mjs.j2 or .py.j2")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        self.stack.path,
+                        origin_line,
+                        tfield,
+                        f"template {entry.template!r} must end in .js.j2, .mjs.j2 or .py.j2",
+                    )
+                ]
+            ) from None
         if isinstance(entry, Function):
             expected = "py" if entry.runtime.startswith("python") else "js"
             if expected != language:
-                raise InputError([Problem(self.stack.path, origin_line, tfield,
-                                          f"template {entry.template!r} is {language}, runtime {entry.runtime} needs {expected}")])
+                raise InputError(
+                    [
+                        Problem(
+                            self.stack.path,
+                            origin_line,
+                            tfield,
+                            f"template {entry.template!r} is {language}, runtime {entry.runtime} needs {expected}",
+                        )
+                    ]
+                )
         env = self.env(language)
         try:
             template = env.get_template(entry.template)
         except jinja2.TemplateNotFound:
-            raise InputError([Problem(self.stack.path, origin_line, tfield,
-                                      f"no template {entry.template!r} in {' or '.join(self.search_path)}")],
-                             hint="Run `hookctl templates` to list the shipped templates.") from None
+            raise InputError(
+                [
+                    Problem(
+                        self.stack.path,
+                        origin_line,
+                        tfield,
+                        f"no template {entry.template!r} in {' or '.join(self.search_path)}",
+                    )
+                ],
+                hint="Run `hookctl templates` to list the shipped templates.",
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise InputError([Problem(_display(exc.filename or entry.template), exc.lineno, tfield,
-                                      f"template syntax error: {exc.message}")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        _display(exc.filename or entry.template),
+                        exc.lineno,
+                        tfield,
+                        f"template syntax error: {exc.message}",
+                    )
+                ]
+            ) from None
         path = template.filename or entry.template
         try:
             source = template.render(self.context(entry))
         except jinja2.UndefinedError as exc:
             name = _undefined_name(str(exc))
-            raise InputError([Problem(_display(path), _template_line(exc, path),
-                                      f"{kind}.{entry.name}.vars.{name}" if name else f"{kind}.{entry.name}.vars",
-                                      f"undefined variable: {exc.message}; set it in vars of the stack, "
-                                      "the environment or this entry")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        _display(path),
+                        _template_line(exc, path),
+                        f"{kind}.{entry.name}.vars.{name}" if name else f"{kind}.{entry.name}.vars",
+                        f"undefined variable: {exc.message}; set it in vars of the stack, "
+                        "the environment or this entry",
+                    )
+                ]
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise InputError([Problem(_display(exc.filename or path), exc.lineno, tfield,
-                                      f"template syntax error: {exc.message}")]) from None
+            raise InputError(
+                [Problem(_display(exc.filename or path), exc.lineno, tfield, f"template syntax error: {exc.message}")]
+            ) from None
         except (UnsafeOutput, ValueError, TypeError, jinja2.TemplateError) as exc:
-            raise InputError([Problem(_display(path), _template_line(exc, path), tfield,
-                                      f"template error: {exc}")]) from None
+            raise InputError(
+                [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {exc}")]
+            ) from None
         return Rendered(entry.address, entry.template, path, language, suffix, source)
 
 

@@ -68,9 +68,7 @@ def secret_hash(value: str, salt: str) -> str:
     key = (salt, hashlib.sha256(value.encode()).hexdigest())
     cached = _HASH_CACHE.get(key)
     if cached is None:
-        digest = hashlib.scrypt(
-            value.encode("utf-8"), salt=salt.encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-        )
+        digest = hashlib.scrypt(value.encode("utf-8"), salt=salt.encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
         cached = "scrypt$" + base64.b64encode(digest).decode()
         _HASH_CACHE[key] = cached
     return cached
@@ -160,7 +158,7 @@ def aws_fetcher() -> Fetcher:
 
     clients: dict[str, Any] = {}
 
-    def client(name: str) -> Any:
+    def client(name: Any) -> Any:
         if name not in clients:
             import boto3  # deferred: keeps start-up fast for commands that need no AWS
 

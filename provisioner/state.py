@@ -158,8 +158,9 @@ class LocalBackend(Backend):
             fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             held = self._held()
+            holder = held.describe() if held else "unreadable lock"
             raise LockError(
-                f"state for {self.stack}/{self.environment} is locked: {held.describe() if held else 'unreadable lock'}",
+                f"state for {self.stack}/{self.environment} is locked: {holder}",
                 hint=f"If that run is gone, clear it with `hookctl state unlock {held.id if held else '<id>'}`.",
             ) from None
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

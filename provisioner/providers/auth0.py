@@ -28,7 +28,7 @@ from .. import catalog
 from ..diff import Resource
 from ..errors import HookctlError, ProviderError
 from ..model import Action, Stack
-from ..plan import CREATE, DELETE, REPLACE, UPDATE, Operation, Ref, ResourceChange
+from ..plan import CREATE, DELETE, REPLACE, Operation, Ref, ResourceChange
 from .base import Client, Context, Live, Provider
 
 PER_PAGE = 100
@@ -170,16 +170,24 @@ class Auth0Client(Client):
         {"create_action", "update_action", "deploy_action", "set_bindings", "delete_action"}
     )
 
-    def __init__(self, sdk: Any, pacer: Pacer | None = None, sleep: Sleep = time.sleep,
-                 build_timeout: float = 300.0) -> None:
+    def __init__(
+        self, sdk: Any, pacer: Pacer | None = None, sleep: Sleep = time.sleep, build_timeout: float = 300.0
+    ) -> None:
         self.sdk = sdk
         self.pacer = pacer or Pacer()
         self.sleep = sleep
         self.build_timeout = build_timeout
 
     @classmethod
-    def connect(cls, domain: str, *, token: str | None = None, client_id: str | None = None,
-                client_secret: str | None = None, sleep: Sleep = time.sleep) -> Auth0Client:
+    def connect(
+        cls,
+        domain: str,
+        *,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        sleep: Sleep = time.sleep,
+    ) -> Auth0Client:
         """Connect to ``https://<domain>`` (a port is allowed). Extra CAs come from SSL_CERT_FILE, as in any
         httpx program."""
         import httpx
@@ -190,8 +198,7 @@ class Auth0Client(Client):
         if token:
             sdk = ManagementClient(domain=domain, token=token, httpx_client=http)
         elif client_id and client_secret:
-            sdk = ManagementClient(domain=domain, client_id=client_id, client_secret=client_secret,
-                                   httpx_client=http)
+            sdk = ManagementClient(domain=domain, client_id=client_id, client_secret=client_secret, httpx_client=http)
         else:
             raise HookctlError(
                 "no Auth0 credentials: set AUTH0_TOKEN, or AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
@@ -246,26 +253,40 @@ class Auth0Client(Client):
         bindings: list[LiveBinding] = []
         page = 0
         while True:
-            pager = self._call(f"GET /actions/triggers/{trigger_id}/bindings", f"trigger {trigger_id}",
-                               self.sdk.actions.triggers.bindings.list, trigger_id, page=page, per_page=50)
+            pager = self._call(
+                f"GET /actions/triggers/{trigger_id}/bindings",
+                f"trigger {trigger_id}",
+                self.sdk.actions.triggers.bindings.list,
+                trigger_id,
+                page=page,
+                per_page=50,
+            )
             items = [_plain(b) for b in (pager.items or [])]
             for raw in items:
                 action = raw.get("action") or {}
-                bindings.append(LiveBinding(str(raw.get("id")), str(action.get("id", "")),
-                                            str(action.get("name", "")), str(raw.get("display_name", ""))))
+                bindings.append(
+                    LiveBinding(
+                        str(raw.get("id")),
+                        str(action.get("id", "")),
+                        str(action.get("name", "")),
+                        str(raw.get("display_name", "")),
+                    )
+                )
             total = getattr(pager.response, "total", None)
             if len(items) < 50 or (total is not None and len(bindings) >= total):
                 return bindings
             page += 1
 
     def get_action(self, action_id: str, name: str = "") -> LiveAction:
-        raw = self._call(f"GET /actions/actions/{action_id}", f"action {name or action_id}",
-                         self.sdk.actions.get, action_id)
+        raw = self._call(
+            f"GET /actions/actions/{action_id}", f"action {name or action_id}", self.sdk.actions.get, action_id
+        )
         return to_live_action(_plain(raw))
 
     def find_action(self, name: str) -> LiveAction | None:
-        pager = self._call("GET /actions/actions", f"action {name}", self.sdk.actions.list,
-                           action_name=name, page=0, per_page=PER_PAGE)
+        pager = self._call(
+            "GET /actions/actions", f"action {name}", self.sdk.actions.list, action_name=name, page=0, per_page=PER_PAGE
+        )
         for raw in pager.items or []:
             live = to_live_action(_plain(raw))
             if live.name == name:
@@ -273,9 +294,16 @@ class Auth0Client(Client):
         return None
 
     # -- writes (the operations) -------------------------------------------------------------
-    def create_action(self, name: str, trigger_id: str, trigger_version: str, code: str, runtime: str,
-                      dependencies: list[dict[str, str]], secrets: list[dict[str, str]] | None = None,
-                      ) -> dict[str, Any]:
+    def create_action(
+        self,
+        name: str,
+        trigger_id: str,
+        trigger_version: str,
+        code: str,
+        runtime: str,
+        dependencies: list[dict[str, str]],
+        secrets: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         """Create, idempotent by name.
 
         The SDK retries a POST on 409/429/5xx, so a create whose first answer was
@@ -302,27 +330,33 @@ class Auth0Client(Client):
             except ApiError as exc:
                 status = exc.status_code or 0
                 if status not in (408, 409, 429) and status < 500:
-                    raise ProviderError("auth0", "POST /actions/actions", resource, _api_message(exc),
-                                        status=status) from None
+                    raise ProviderError(
+                        "auth0", "POST /actions/actions", resource, _api_message(exc), status=status
+                    ) from None
                 failure: Exception = exc
             except Exception as exc:  # connection dropped or timed out: the action may exist
                 failure = exc
             existing = self.find_action(name)
             if existing is not None:
-                if MARKER_RE.match(existing.code) is None or MARKER_RE.match(code) is None or \
-                        MARKER_RE.match(existing.code).group(0) != MARKER_RE.match(code).group(0):  # type: ignore[union-attr]
-                    raise ProviderError("auth0", "POST /actions/actions", resource,
-                                        "an action with this name exists and is not managed by this stack",
-                                        hint="Rename the action in the stack, or import the existing one.")
+                theirs, ours = MARKER_RE.match(existing.code), MARKER_RE.match(code)
+                if theirs is None or ours is None or theirs.group(0) != ours.group(0):
+                    raise ProviderError(
+                        "auth0",
+                        "POST /actions/actions",
+                        resource,
+                        "an action with this name exists and is not managed by this stack",
+                        hint="Rename the action in the stack, or import the existing one.",
+                    )
                 fields = {k: v for k, v in body.items() if k != "name"}
                 return self.update_action(existing.id, name, **fields)
-            self.sleep(min(2.0 ** attempt * 0.5, 10.0))
+            self.sleep(min(2.0**attempt * 0.5, 10.0))
         raise ProviderError("auth0", "POST /actions/actions", resource, f"gave up after retries: {failure}")
 
     def update_action(self, action_id: str, name: str, **fields: Any) -> dict[str, Any]:
         """PATCH only the given fields; ``secrets``, when given, replaces the whole list."""
-        updated = self._call(f"PATCH /actions/actions/{action_id}", f"action {name}",
-                             self.sdk.actions.update, action_id, **fields)
+        updated = self._call(
+            f"PATCH /actions/actions/{action_id}", f"action {name}", self.sdk.actions.update, action_id, **fields
+        )
         return self._written(_plain(updated))
 
     def _written(self, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -339,11 +373,15 @@ class Auth0Client(Client):
                 return live
             if live.status == "failed":
                 detail = "; ".join(live.errors) or "no error detail"
-                raise ProviderError("auth0", "build", f"action {name}", f"the build failed: {detail}",
-                                    hint="Fix the code or dependencies in the template and apply again.")
+                raise ProviderError(
+                    "auth0",
+                    "build",
+                    f"action {name}",
+                    f"the build failed: {detail}",
+                    hint="Fix the code or dependencies in the template and apply again.",
+                )
             if waited >= self.build_timeout:
-                raise ProviderError("auth0", "build", f"action {name}",
-                                    f"still {live.status!r} after {int(waited)}s")
+                raise ProviderError("auth0", "build", f"action {name}", f"still {live.status!r} after {int(waited)}s")
             self.sleep(delay)
             waited += delay
             delay = min(delay * 1.6, 5.0)
@@ -351,8 +389,11 @@ class Auth0Client(Client):
     def deploy_action(self, action_id: str, name: str) -> dict[str, Any]:
         """Wait for the build, deploy, and wait until the new version is the deployed one."""
         self.wait_built(action_id, name)
-        version = _plain(self._call(f"POST /actions/actions/{action_id}/deploy", f"action {name}",
-                                    self.sdk.actions.deploy, action_id))
+        version = _plain(
+            self._call(
+                f"POST /actions/actions/{action_id}/deploy", f"action {name}", self.sdk.actions.deploy, action_id
+            )
+        )
         number = version.get("number")
         delay = 0.1
         for _ in range(60):
@@ -365,8 +406,13 @@ class Auth0Client(Client):
 
     def set_bindings(self, trigger_id: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
         """Replace the trigger's ordered binding list (PATCH replaces it whole)."""
-        answer = self._call(f"PATCH /actions/triggers/{trigger_id}/bindings", f"trigger {trigger_id}",
-                            self.sdk.actions.triggers.bindings.update_many, trigger_id, bindings=bindings)
+        answer = self._call(
+            f"PATCH /actions/triggers/{trigger_id}/bindings",
+            f"trigger {trigger_id}",
+            self.sdk.actions.triggers.bindings.update_many,
+            trigger_id,
+            bindings=bindings,
+        )
         return {"bindings": [b.get("id") for b in (_plain(answer) or {}).get("bindings", [])]}
 
     def delete_action(self, action_id: str, name: str) -> dict[str, Any]:
@@ -377,8 +423,13 @@ class Auth0Client(Client):
         except ApiError as exc:
             if exc.status_code == 404:  # already gone: a retried delete is done
                 return {}
-            raise ProviderError("auth0", f"DELETE /actions/actions/{action_id}", f"action {name}",
-                                _api_message(exc), status=exc.status_code) from None
+            raise ProviderError(
+                "auth0",
+                f"DELETE /actions/actions/{action_id}",
+                f"action {name}",
+                _api_message(exc),
+                status=exc.status_code,
+            ) from None
         return {}
 
     # -- rollback ---------------------------------------------------------------------------
@@ -386,8 +437,14 @@ class Auth0Client(Client):
         versions: list[dict[str, Any]] = []
         page = 0
         while True:
-            pager = self._call(f"GET /actions/actions/{action_id}/versions", f"action {name}",
-                               self.sdk.actions.versions.list, action_id, page=page, per_page=50)
+            pager = self._call(
+                f"GET /actions/actions/{action_id}/versions",
+                f"action {name}",
+                self.sdk.actions.versions.list,
+                action_id,
+                page=page,
+                per_page=50,
+            )
             items = [_plain(v) for v in (pager.items or [])]
             versions.extend(items)
             if len(items) < 50:
@@ -395,8 +452,15 @@ class Auth0Client(Client):
             page += 1
 
     def deploy_version(self, action_id: str, version_id: str, name: str) -> dict[str, Any]:
-        return _plain(self._call(f"POST /actions/actions/{action_id}/versions/{version_id}/deploy",
-                                 f"action {name}", self.sdk.actions.versions.deploy, action_id, version_id))
+        return _plain(
+            self._call(
+                f"POST /actions/actions/{action_id}/versions/{version_id}/deploy",
+                f"action {name}",
+                self.sdk.actions.versions.deploy,
+                action_id,
+                version_id,
+            )
+        )
 
 
 def _api_message(exc: Any) -> str:
@@ -435,8 +499,12 @@ class Auth0Provider(Provider):
         domain = domain.removeprefix("https://").rstrip("/")
 
         def connect() -> Auth0Client:
-            return Auth0Client.connect(domain, token=env.get("AUTH0_TOKEN"), client_id=env.get("AUTH0_CLIENT_ID"),
-                                       client_secret=env.get("AUTH0_CLIENT_SECRET"))
+            return Auth0Client.connect(
+                domain,
+                token=env.get("AUTH0_TOKEN"),
+                client_id=env.get("AUTH0_CLIENT_ID"),
+                client_secret=env.get("AUTH0_CLIENT_SECRET"),
+            )
 
         return cls(connect)
 
@@ -482,8 +550,10 @@ class Auth0Provider(Provider):
         live.facts = {
             "triggers": {t: [i.version, i.binding_policy] for t, i in sorted(self._triggers.items())},
             "bindings": {t: [[b.id, b.action_id] for b in bs] for t, bs in self._bindings.items()},
-            "actions": {n: [a.id, a.status, a.deployed_number, sorted(a.secrets.items())]
-                        for n, a in sorted(self._actions.items())},
+            "actions": {
+                n: [a.id, a.status, a.deployed_number, sorted(a.secrets.items())]
+                for n, a in sorted(self._actions.items())
+            },
         }
         return live
 
@@ -520,9 +590,15 @@ class Auth0Provider(Provider):
             "dependencies": dict(sorted(action.dependencies.items())),
             "secrets": secrets,
         }
-        return Resource(address, doc, action.code, sensitive=frozenset({"secrets"}),
-                        replace_on=frozenset({"trigger"}), drift="; ".join(drift),
-                        extra={"id": action.id})
+        return Resource(
+            address,
+            doc,
+            action.code,
+            sensitive=frozenset({"secrets"}),
+            replace_on=frozenset({"trigger"}),
+            drift="; ".join(drift),
+            extra={"id": action.id},
+        )
 
     # -- desired ----------------------------------------------------------------------------
     def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
@@ -535,10 +611,18 @@ class Auth0Provider(Provider):
         declared = {a.name for a in stack.actions}
         for tb in stack.bindings:
             current = self._bindings.get(tb.trigger, [])
-            out[tb.address] = Resource(tb.address, {"bindings": merge_bindings(
-                [self._binding_label(b) for b in current], managed, list(tb.actions), tb.exclusive,
-                keep=set() if stack.prune else (managed - declared),
-            )})
+            out[tb.address] = Resource(
+                tb.address,
+                {
+                    "bindings": merge_bindings(
+                        [self._binding_label(b) for b in current],
+                        managed,
+                        list(tb.actions),
+                        tb.exclusive,
+                        keep=set() if stack.prune else (managed - declared),
+                    )
+                },
+            )
         if stack.prune:
             # Triggers whose only managed actions are being pruned still need their bindings rewritten.
             for trigger, current in self._bindings.items():
@@ -559,12 +643,18 @@ class Auth0Provider(Provider):
             "dependencies": dict(sorted(action.dependencies.items())),
             "secrets": secrets,
         }
-        return Resource(action.address, doc, own + artifact.code, sensitive=frozenset({"secrets"}),
-                        replace_on=frozenset({"trigger"}))
+        return Resource(
+            action.address,
+            doc,
+            own + artifact.code,
+            sensitive=frozenset({"secrets"}),
+            replace_on=frozenset({"trigger"}),
+        )
 
     # -- operations -------------------------------------------------------------------------
-    def operations(self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource],
-                   live: Live) -> list[Operation]:
+    def operations(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[Operation]:
         stack = ctx.stack
         by_address = {a.address: a for a in stack.actions}
         ops: list[Operation] = []
@@ -583,20 +673,31 @@ class Auth0Provider(Provider):
             if len(keep) == len(self._bindings.get(trigger, [])):
                 continue
             op_id = f"unbind:{trigger}"
-            ops.append(Operation(
-                id=op_id, provider=self.name, method="set_bindings",
-                params={"trigger_id": trigger, "bindings": [_by_binding_id(b) for b in keep]},
-                description=f"Unbind {', '.join(sorted(removing))} from trigger {trigger}", address=address,
-            ))
+            ops.append(
+                Operation(
+                    id=op_id,
+                    provider=self.name,
+                    method="set_bindings",
+                    params={"trigger_id": trigger, "bindings": [_by_binding_id(b) for b in keep]},
+                    description=f"Unbind {', '.join(sorted(removing))} from trigger {trigger}",
+                    address=address,
+                )
+            )
             unbinds.append(op_id)
         for change in (*deletes, *replaces):
             name = change.address.removeprefix("auth0.action.")
-            ops.append(Operation(
-                id=f"delete:{name}", provider=self.name, method="delete_action",
-                params={"action_id": self._actions[name].id, "name": name},
-                description=f"Delete action {name}", address=change.address, depends_on=tuple(unbinds),
-                record={change.address: None},
-            ))
+            ops.append(
+                Operation(
+                    id=f"delete:{name}",
+                    provider=self.name,
+                    method="delete_action",
+                    params={"action_id": self._actions[name].id, "name": name},
+                    description=f"Delete action {name}",
+                    address=change.address,
+                    depends_on=tuple(unbinds),
+                    record={change.address: None},
+                )
+            )
 
         # 2. Create / update, then deploy each changed action.
         for change in changes:
@@ -606,20 +707,32 @@ class Auth0Provider(Provider):
             want = desired[change.address]
             name = action.name
             trigger_id, version = str(want.doc["trigger"]).split("@", 1)
-            secret_list = [{"name": n, "value": d.placeholder()} for n, d in
-                           sorted(ctx.secrets.get(change.address, {}).items())]
+            secret_list = [
+                {"name": n, "value": d.placeholder()} for n, d in sorted(ctx.secrets.get(change.address, {}).items())
+            ]
             hashes = {n: d.hash for n, d in ctx.secrets.get(change.address, {}).items()}
             write_id = f"write:{name}"
             if change.kind in (CREATE, REPLACE):
-                ops.append(Operation(
-                    id=write_id, provider=self.name, method="create_action",
-                    params={"name": name, "trigger_id": trigger_id, "trigger_version": version,
-                            "code": want.code, "runtime": api_runtime(action.runtime),
-                            "dependencies": _deps(action.dependencies), "secrets": secret_list},
-                    description=f"Create action {name} ({action.trigger})", address=change.address,
-                    depends_on=(f"delete:{name}",) if change.kind == REPLACE else (),
-                    record={change.address: _record(write_id, hashes)},
-                ))
+                ops.append(
+                    Operation(
+                        id=write_id,
+                        provider=self.name,
+                        method="create_action",
+                        params={
+                            "name": name,
+                            "trigger_id": trigger_id,
+                            "trigger_version": version,
+                            "code": want.code,
+                            "runtime": api_runtime(action.runtime),
+                            "dependencies": _deps(action.dependencies),
+                            "secrets": secret_list,
+                        },
+                        description=f"Create action {name} ({action.trigger})",
+                        address=change.address,
+                        depends_on=(f"delete:{name}",) if change.kind == REPLACE else (),
+                        record={change.address: _record(write_id, hashes)},
+                    )
+                )
                 action_ref[name] = Ref(write_id, ("id",))
             else:
                 fields: dict[str, Any] = {}
@@ -635,19 +748,29 @@ class Auth0Provider(Provider):
                 if "trigger" in paths:
                     fields["supported_triggers"] = [{"id": trigger_id, "version": version}]
                 if fields:
-                    ops.append(Operation(
-                        id=write_id, provider=self.name, method="update_action",
-                        params={"action_id": self._actions[name].id, "name": name, **fields},
-                        description=f"Update action {name}: {', '.join(sorted(fields))}", address=change.address,
-                        record={change.address: _record(write_id, hashes if "secrets" in fields else {})},
-                    ))
+                    ops.append(
+                        Operation(
+                            id=write_id,
+                            provider=self.name,
+                            method="update_action",
+                            params={"action_id": self._actions[name].id, "name": name, **fields},
+                            description=f"Update action {name}: {', '.join(sorted(fields))}",
+                            address=change.address,
+                            record={change.address: _record(write_id, hashes if "secrets" in fields else {})},
+                        )
+                    )
             deploy_id = f"deploy:{name}"
-            ops.append(Operation(
-                id=deploy_id, provider=self.name, method="deploy_action",
-                params={"action_id": action_ref[name], "name": name},
-                description=f"Deploy action {name}", address=change.address,
-                depends_on=(write_id,) if any(o.id == write_id for o in ops) else (),
-            ))
+            ops.append(
+                Operation(
+                    id=deploy_id,
+                    provider=self.name,
+                    method="deploy_action",
+                    params={"action_id": action_ref[name], "name": name},
+                    description=f"Deploy action {name}",
+                    address=change.address,
+                    depends_on=(write_id,) if any(o.id == write_id for o in ops) else (),
+                )
+            )
             deploys[name] = deploy_id
 
         # 3. One PATCH per trigger whose binding list changes, after the deploys it needs.
@@ -666,17 +789,23 @@ class Auth0Provider(Provider):
                     refs.append({"ref": {"type": "action_id", "value": action_ref[label]}, "display_name": label})
                     if label in deploys:
                         needs.append(deploys[label])
-            ops.append(Operation(
-                id=f"bind:{trigger}", provider=self.name, method="set_bindings",
-                params={"trigger_id": trigger, "bindings": refs},
-                description=f"Bind trigger {trigger}: {', '.join(_short(label) for label in labels) or '(none)'}",
-                address=tb_address, depends_on=tuple(needs),
-            ))
+            ops.append(
+                Operation(
+                    id=f"bind:{trigger}",
+                    provider=self.name,
+                    method="set_bindings",
+                    params={"trigger_id": trigger, "bindings": refs},
+                    description=f"Bind trigger {trigger}: {', '.join(_short(label) for label in labels) or '(none)'}",
+                    address=tb_address,
+                    depends_on=tuple(needs),
+                )
+            )
         return ops
 
 
-def merge_bindings(current: list[str], managed: set[str], wanted: list[str], exclusive: bool,
-                   keep: set[str]) -> list[str]:
+def merge_bindings(
+    current: list[str], managed: set[str], wanted: list[str], exclusive: bool, keep: set[str]
+) -> list[str]:
     """The trigger's new ordered list.
 
     Unmanaged bindings stay where they are; the slots managed actions occupy
@@ -725,3 +854,33 @@ def _record(op_id: str, hashes: Mapping[str, str]) -> dict[str, Any]:
 def owned_names(actions: Iterable[LiveAction], stack: str, environment: str) -> set[str]:
     own = marker(stack, environment)
     return {a.name for a in actions if a.code.startswith(own)}
+
+
+@dataclass(frozen=True)
+class Rollback:
+    name: str
+    from_number: int | None
+    to_number: int
+    new_number: int | None
+    before: str
+    after: str
+
+
+def rollback_action(client: Auth0Client, name: str, to: int | None) -> Rollback:
+    """Redeploy an earlier version of ``name`` (the versions API creates a new version from it)."""
+    live = client.find_action(name)
+    if live is None:
+        raise HookctlError(f"the tenant has no action named {name!r}")
+    versions = client.list_versions(live.id, name)
+    numbers = sorted(int(v["number"]) for v in versions if v.get("number") is not None)
+    current = live.deployed_number
+    if to is None:
+        earlier = [n for n in numbers if current is None or n < current]
+        if not earlier:
+            raise HookctlError(f"action {name!r} has no version before {current}")
+        to = earlier[-1]
+    chosen = next((v for v in versions if int(v.get("number", -1)) == to), None)
+    if chosen is None:
+        raise HookctlError(f"action {name!r} has no version {to}; it has {', '.join(map(str, numbers))}")
+    deployed = client.deploy_version(live.id, str(chosen["id"]), name)
+    return Rollback(name, current, to, deployed.get("number"), live.deployed_code or "", str(chosen.get("code", "")))

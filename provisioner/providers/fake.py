@@ -39,8 +39,9 @@ class FakeClient(Client):
                 json.dump(self.store, fh, indent=2, sort_keys=True)
             os.replace(tmp, self.path)
 
-    def put(self, address: str, doc: Mapping[str, Any], code: str | None = None,
-            secrets: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def put(
+        self, address: str, doc: Mapping[str, Any], code: str | None = None, secrets: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         self.calls.append(("put", address))
         stored = dict(doc)
         if secrets:
@@ -78,9 +79,8 @@ class FakeProvider(Provider):
         for key, item in self._client.store.items():
             if not key.startswith(prefix):
                 continue
-            address = key[len(prefix):]
-            live.resources[address] = Resource(address, item["doc"], item.get("code"),
-                                               sensitive=frozenset({"secrets"}))
+            address = key[len(prefix) :]
+            live.resources[address] = Resource(address, item["doc"], item.get("code"), sensitive=frozenset({"secrets"}))
             live.owned.add(address)
         return live
 
@@ -108,8 +108,13 @@ class FakeProvider(Provider):
             "dependencies": dict(sorted(action.dependencies.items())),
             "secrets": {n: d.hash for n, d in sorted(ctx.secrets.get(action.address, {}).items())},
         }
-        return Resource(action.address, doc, getattr(art, "code", None), sensitive=frozenset({"secrets"}),
-                        replace_on=frozenset({"trigger"}))
+        return Resource(
+            action.address,
+            doc,
+            getattr(art, "code", None),
+            sensitive=frozenset({"secrets"}),
+            replace_on=frozenset({"trigger"}),
+        )
 
     def _function(self, ctx: Context, fn: Function) -> Resource:
         art = ctx.artifacts.get(fn.address)
@@ -125,8 +130,9 @@ class FakeProvider(Provider):
         code = getattr(art, "code", None) or getattr(art, "source", None)
         return Resource(fn.address, doc, code, sensitive=frozenset({"secrets"}))
 
-    def operations(self, ctx: Context, changes: list[ResourceChange],
-                   desired: Mapping[str, Resource], live: Live) -> list[Operation]:
+    def operations(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[Operation]:
         prefix = f"{ctx.stack.name}/{ctx.stack.environment.name}/"
         ops: list[Operation] = []
         for change in changes:
@@ -134,22 +140,31 @@ class FakeProvider(Provider):
             if change.kind in (CREATE, UPDATE, REPLACE):
                 want = desired[change.address]
                 secrets: dict[str, Any] = {
-                    name: SecretValue(change.address, name, h)
-                    for name, h in want.doc.get("secrets", {}).items()
+                    name: SecretValue(change.address, name, h) for name, h in want.doc.get("secrets", {}).items()
                 }
-                ops.append(Operation(
-                    id=f"put:{change.address}", provider=self.name, method="put",
-                    params={"address": key, "doc": dict(want.doc), "code": want.code, "secrets": secrets},
-                    description=f"{'Create' if change.kind == CREATE else 'Update'} {change.address}",
-                    address=change.address,
-                    record={change.address: {"id": _ref(f"put:{change.address}", "id")}},
-                ))
+                ops.append(
+                    Operation(
+                        id=f"put:{change.address}",
+                        provider=self.name,
+                        method="put",
+                        params={"address": key, "doc": dict(want.doc), "code": want.code, "secrets": secrets},
+                        description=f"{'Create' if change.kind == CREATE else 'Update'} {change.address}",
+                        address=change.address,
+                        record={change.address: {"id": _ref(f"put:{change.address}", "id")}},
+                    )
+                )
             elif change.kind == DELETE:
-                ops.append(Operation(
-                    id=f"delete:{change.address}", provider=self.name, method="delete",
-                    params={"address": key}, description=f"Delete {change.address}",
-                    address=change.address, record={change.address: None},
-                ))
+                ops.append(
+                    Operation(
+                        id=f"delete:{change.address}",
+                        provider=self.name,
+                        method="delete",
+                        params={"address": key},
+                        description=f"Delete {change.address}",
+                        address=change.address,
+                        record={change.address: None},
+                    )
+                )
         return ops
 
 

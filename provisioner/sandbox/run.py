@@ -87,21 +87,31 @@ class Sandbox:
             "HOOKCTL_SANDBOX_POOL_ID": self.pool_id,
         }
 
-    def boto3_client(self, service: str) -> Any:
+    def boto3_client(self, service: Any) -> Any:
         import boto3
 
         return boto3.client(
-            service, endpoint_url=self._endpoint, region_name=self.region,
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+            service,
+            endpoint_url=self._endpoint,
+            region_name=self.region,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
         )
 
     def _seed_pool(self) -> str:
         idp = self.boto3_client("cognito-idp")
         pool = idp.create_user_pool(
             PoolName=POOL_NAME,
-            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
-                                         "RequireNumbers": True, "RequireSymbols": False,
-                                         "TemporaryPasswordValidityDays": 3}},
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": 12,
+                    "RequireUppercase": True,
+                    "RequireLowercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": False,
+                    "TemporaryPasswordValidityDays": 3,
+                }
+            },
             AutoVerifiedAttributes=["email"],
             Schema=[{"Name": "domain", "AttributeDataType": "String", "Mutable": True}],
             UserPoolTags={"team": "identity", "created-by": "hookctl-sandbox"},
@@ -140,9 +150,9 @@ class Sandbox:
 
         _register_key_pickling()
         with open(path, "rb") as fh:
-            snapshot = pickle.load(fh)  # noqa: S301 - the sandbox's own file
+            snapshot = pickle.load(fh)
         for name, backend in snapshot.items():
-            live = backends.get_backend(name)  # type: ignore[call-overload]
+            live = backends.get_backend(name)
             live.clear()
             live.update(backend)
         self.pool_id = str(json.loads(meta.read_text())["pool_id"])
@@ -165,8 +175,9 @@ def _register_key_pickling() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 
     def reduce(k: Any) -> Any:
-        pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
+        pem = k.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         return (_load_private_key, (pem,))
 
     copyreg.pickle(type(key), reduce)

@@ -47,8 +47,9 @@ class Harness:
 
     def factory(self, stack: Any) -> list[Any]:
         def connect() -> Auth0Client:
-            client = Auth0Client.connect(self.emu.domain, client_id=self.emu.client_id,
-                                         client_secret=self.emu.client_secret, sleep=self._sleep)
+            client = Auth0Client.connect(
+                self.emu.domain, client_id=self.emu.client_id, client_secret=self.emu.client_secret, sleep=self._sleep
+            )
             return client
 
         return [Auth0Provider(connect)]

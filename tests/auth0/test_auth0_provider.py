@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 
 from provisioner.errors import ApplyError
+from provisioner.load import load_stack
 from provisioner.plan import DELETE, UPDATE
 from provisioner.providers.auth0 import marker, merge_bindings
 from provisioner.render import Renderer
-from provisioner.load import load_stack
 from provisioner.sandbox.auth0 import FaultRule
 
 from .conftest import SLACK_URL, Harness
@@ -87,16 +87,18 @@ def test_plan__draft_edited_but_not_deployed__is_drift(h: Harness) -> None:
 
 
 def test_apply__unmanaged_binding__survives_in_its_place(h: Harness) -> None:
-    other = h.emu.tenant.seed_action("audit-log", "post-user-registration",
-                                     "exports.onExecutePostUserRegistration = async () => {};")
+    other = h.emu.tenant.seed_action(
+        "audit-log", "post-user-registration", "exports.onExecutePostUserRegistration = async () => {};"
+    )
     h.emu.tenant.add_binding("post-user-registration", other.id, "Audit log")
     h.apply()
     assert _binding_names(h, "post-user-registration") == ["audit-log", "store-user-id", "slack-new-user"]
     # Reorder the stack; the unmanaged binding keeps its slot and its binding id.
     before = h.emu.tenant.list_bindings("post-user-registration")[0].id
     path = h.root / "stacks" / "auth0-registration.yaml"
-    text = path.read_text().replace("        - store-user-id\n        - slack-new-user",
-                                    "        - slack-new-user\n        - store-user-id")
+    text = path.read_text().replace(
+        "        - store-user-id\n        - slack-new-user", "        - slack-new-user\n        - store-user-id"
+    )
     path.write_text(text)
     h.apply()
     bindings = h.emu.tenant.list_bindings("post-user-registration")
@@ -112,8 +114,9 @@ def test_apply__prune__unbinds_then_deletes_in_one_run(h: Harness) -> None:
     start = text.index("    store-user-id:\n      trigger")
     end = text.index("    deny-tls-fingerprints:")
     text = text[:start] + text[end:]
-    text = text.replace("        - store-user-id\n", "").replace("stack: auth0-registration\n",
-                                                                "stack: auth0-registration\nprune: true\n")
+    text = text.replace("        - store-user-id\n", "").replace(
+        "stack: auth0-registration\n", "stack: auth0-registration\nprune: true\n"
+    )
     path.write_text(text)
     planned = h.plan()
     assert [c.kind for c in planned.plan.changes if c.address == "auth0.action.store-user-id"] == [DELETE]
@@ -125,8 +128,9 @@ def test_apply__prune__unbinds_then_deletes_in_one_run(h: Harness) -> None:
 
 
 def test_prune__never_touches_what_the_stack_does_not_own(h: Harness) -> None:
-    foreign = h.emu.tenant.seed_action("someone-elses", "post-user-registration",
-                                       "exports.onExecutePostUserRegistration = async () => {};")
+    foreign = h.emu.tenant.seed_action(
+        "someone-elses", "post-user-registration", "exports.onExecutePostUserRegistration = async () => {};"
+    )
     h.emu.tenant.add_binding("post-user-registration", foreign.id)
     path = h.root / "stacks" / "auth0-registration.yaml"
     path.write_text(path.read_text().replace("stack: auth0-registration\n", "stack: auth0-registration\nprune: true\n"))
@@ -172,10 +176,12 @@ def test_apply__failed_build__reported_with_its_error(h: Harness) -> None:
     stacks = h.root / "stacks"
     (stacks / "templates" / "auth0").mkdir(parents=True)
     (stacks / "templates" / "auth0" / "broken.js.j2").write_text(
-        "exports.onExecutePreUserRegistration = async (event, api) => {\n  if (event.user {\n};\n")
+        "exports.onExecutePreUserRegistration = async (event, api) => {\n  if (event.user {\n};\n"
+    )
     path = stacks / "auth0-registration.yaml"
-    path.write_text(path.read_text().replace("auth0/pre-user-registration/deny-tls-fingerprints.js.j2",
-                                             "auth0/broken.js.j2"))
+    path.write_text(
+        path.read_text().replace("auth0/pre-user-registration/deny-tls-fingerprints.js.j2", "auth0/broken.js.j2")
+    )
     with pytest.raises(ApplyError) as caught:
         h.apply()
     message = str(caught.value)

@@ -53,16 +53,22 @@ def test_plan__unknown_key__names_field_and_suggests(stack_dir: Path) -> None:
     _edit(stack_dir, "      template: auth0/hello.js.j2", "      templte: auth0/hello.js.j2")
     code, err, store = _plan(stack_dir)
     line = _line(stack_dir, "templte:")
-    _assert_error(code, err, store,
-                  f"stack.yaml:{line}: auth0.actions.notify.templte: unknown key (did you mean 'template'?)")
+    _assert_error(
+        code, err, store, f"stack.yaml:{line}: auth0.actions.notify.templte: unknown key (did you mean 'template'?)"
+    )
 
 
 def test_plan__unknown_trigger__names_field(stack_dir: Path) -> None:
     _edit(stack_dir, "      trigger: post-user-registration", "      trigger: post-user-registraton")
     code, err, store = _plan(stack_dir)
     line = _line(stack_dir, "post-user-registraton")
-    _assert_error(code, err, store, f"stack.yaml:{line}: auth0.actions.notify.trigger: unknown Auth0 trigger "
-                  "'post-user-registraton' (did you mean 'post-user-registration'?)")
+    _assert_error(
+        code,
+        err,
+        store,
+        f"stack.yaml:{line}: auth0.actions.notify.trigger: unknown Auth0 trigger "
+        "'post-user-registraton' (did you mean 'post-user-registration'?)",
+    )
 
 
 def test_plan__unknown_cognito_trigger__names_field(stack_dir: Path) -> None:
@@ -83,30 +89,43 @@ def test_plan__template_syntax_error__names_template_file_and_line(stack_dir: Pa
     path = stack_dir / "templates" / "auth0" / "hello.js.j2"
     path.write_text(path.read_text().replace("{{ retries }}", "{{ retries }"))
     code, err, store = _plan(stack_dir)
-    _assert_error(code, err, store, "templates/auth0/hello.js.j2:4: auth0.actions.notify.template: template syntax error")
+    _assert_error(
+        code, err, store, "templates/auth0/hello.js.j2:4: auth0.actions.notify.template: template syntax error"
+    )
 
 
 def test_plan__undefined_template_variable__names_template_line_and_variable(stack_dir: Path) -> None:
     _edit(stack_dir, "  retries: 2\n", "")
     code, err, store = _plan(stack_dir)
-    _assert_error(code, err, store,
-                  "templates/auth0/hello.js.j2:4: auth0.actions.notify.vars.retries: undefined variable")
+    _assert_error(
+        code, err, store, "templates/auth0/hello.js.j2:4: auth0.actions.notify.vars.retries: undefined variable"
+    )
 
 
 def test_plan__missing_secret_source__names_secret_field(stack_dir: Path) -> None:
     store = stack_dir / "fake-store.json"
     result = run(["plan", "-s", "stack.yaml", "-e", "dev"], cwd=stack_dir, env={"HOOKCTL_FAKE_STORE": str(store)})
     line = _line(stack_dir, "env: HOOKCTL_TEST_SLACK_URL")
-    _assert_error(result.code, result.err, store, f"stack.yaml:{line}: "
-                  "auth0.actions.notify.secrets.SLACK_WEBHOOK_URL.env: environment variable HOOKCTL_TEST_SLACK_URL is not set")
+    _assert_error(
+        result.code,
+        result.err,
+        store,
+        f"stack.yaml:{line}: "
+        "auth0.actions.notify.secrets.SLACK_WEBHOOK_URL.env: environment variable HOOKCTL_TEST_SLACK_URL is not set",
+    )
 
 
 def test_plan__binding_to_undeclared_action__names_binding(stack_dir: Path) -> None:
     _edit(stack_dir, "bindings: [notify]", "bindings: [notify, audit]")
     code, err, store = _plan(stack_dir)
     line = _line(stack_dir, "bindings: [notify, audit]")
-    _assert_error(code, err, store, f"stack.yaml:{line}: auth0.triggers.post-user-registration.bindings[1]: "
-                  "binds 'audit', which is not a declared action")
+    _assert_error(
+        code,
+        err,
+        store,
+        f"stack.yaml:{line}: auth0.triggers.post-user-registration.bindings[1]: "
+        "binds 'audit', which is not a declared action",
+    )
 
 
 def test_plan__secret_given_by_value__refused_without_echoing_it(stack_dir: Path) -> None:
@@ -119,8 +138,7 @@ def test_plan__secret_given_by_value__refused_without_echoing_it(stack_dir: Path
 def test_validate__several_problems__all_reported_at_once(stack_dir: Path) -> None:
     _edit(stack_dir, "      trigger: PreSignUp", "      trigger: PreSignup")
     _edit(stack_dir, "      template: auth0/hello.js.j2", "      templte: auth0/hello.js.j2")
-    result = run(["validate", "-s", "stack.yaml", "-e", "dev"], cwd=stack_dir,
-                 env={"HOOKCTL_TEST_SLACK_URL": "x"})
+    result = run(["validate", "-s", "stack.yaml", "-e", "dev"], cwd=stack_dir, env={"HOOKCTL_TEST_SLACK_URL": "x"})
     assert result.code == 1
     assert "problems:" in result.err
     assert "templte" in result.err and "PreSignup" in result.err
@@ -131,7 +149,9 @@ def test_validate__unsupported_runtime__names_field(stack_dir: Path, runtime: st
     _edit(stack_dir, "      runtime: nodejs22.x", f"      runtime: {runtime}")
     result = run(["validate", "-s", "stack.yaml", "-e", "dev"], cwd=stack_dir, env={"HOOKCTL_TEST_SLACK_URL": "x"})
     assert result.code == 1
-    assert f"stack.yaml:{_line(stack_dir, runtime)}: cognito.functions.signup.runtime: unsupported runtime" in result.err
+    assert (
+        f"stack.yaml:{_line(stack_dir, runtime)}: cognito.functions.signup.runtime: unsupported runtime" in result.err
+    )
 
 
 def test_basic_stack_fixture_is_valid() -> None:

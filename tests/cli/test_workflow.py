@@ -92,8 +92,9 @@ def test_saved_plan__secret_changed_before_apply__refused(stack_dir: Path) -> No
 def test_apply__state_locked__fails_at_once_naming_holder(stack_dir: Path) -> None:
     lock = stack_dir / ".hookctl" / "state" / "demo" / "dev.lock"
     lock.parent.mkdir(parents=True)
-    lock.write_text(json.dumps({"id": "abc123", "who": "ci@runner-7 pid 42", "operation": "apply",
-                                "created_at": 1_800_000_000}))
+    lock.write_text(
+        json.dumps({"id": "abc123", "who": "ci@runner-7 pid 42", "operation": "apply", "created_at": 1_800_000_000})
+    )
     result = hk(stack_dir, "apply", "-s", "stack.yaml", "-e", "dev", "--auto-approve")
     assert result.code == 1
     assert "locked: lock abc123 held by ci@runner-7 pid 42 (apply)" in result.err
