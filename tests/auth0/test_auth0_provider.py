@@ -225,3 +225,23 @@ def test_merge_bindings__unmanaged_keep_their_slots() -> None:
     assert merge_bindings(["x", "a", "y", "b"], {"a", "b"}, ["b", "a", "c"], False, set()) == ["x", "b", "y", "a", "c"]
     assert merge_bindings(["x", "a"], {"a"}, [], False, set()) == ["x"]
     assert merge_bindings(["x", "a"], {"a"}, ["a"], True, set()) == ["a"]
+
+
+def test_rollback__redeploys_previous_version_and_plan_shows_drift(h: Harness) -> None:
+    from provisioner.providers.auth0 import rollback_action
+
+    h.apply()
+    first_code = h.action("deny-tls-fingerprints").code
+    path = h.root / "stacks" / "auth0-registration.yaml"
+    path.write_text(path.read_text().replace("reason: suspicious_tls_fingerprint", "reason: blocked_fingerprint"))
+    h.apply()
+    assert h.action("deny-tls-fingerprints").code != first_code
+    client = h.factory(None)[0].client()
+    done = rollback_action(client, "deny-tls-fingerprints", None)
+    assert (done.from_number, done.to_number) == (2, 1)
+    assert "blocked_fingerprint" in done.before and "suspicious_tls_fingerprint" in done.after
+    action = h.action("deny-tls-fingerprints")
+    deployed = h.emu.tenant.deployed_version(action)
+    assert deployed is not None and deployed.code == first_code
+    change = next(c for c in h.plan().plan.changes if c.address == "auth0.action.deny-tls-fingerprints")
+    assert "draft differs from the deployed version" in change.reason
