@@ -37,6 +37,9 @@ class Sandbox:
     _endpoint: str = ""
 
     def start(self) -> Sandbox:
+        # Real accounts have AWS managed policies (AWSLambdaBasicExecutionRole); moto loads
+        # them only when asked, before its IAM backend is first used.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
         auth0_dir = self.state_dir / "auth0" if self.state_dir else None
