@@ -86,9 +86,7 @@ def package_all(stack: Stack, rendered: Mapping[str, Rendered], options: Options
     for action in stack.actions:
         artifacts[action.address] = package_action(action, rendered[action.address])
     for fn in stack.functions:
-        artifacts[fn.address] = package_function(
-            fn, rendered[fn.address], options.build_dir, progress=options.progress
-        )
+        artifacts[fn.address] = package_function(fn, rendered[fn.address], options.build_dir, progress=options.progress)
     return artifacts
 
 
@@ -108,7 +106,7 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     operations: list[Operation] = []
     live_docs: dict[str, Any] = {}
     for provider in providers:
-        ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra)
+        ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra, salt=state.salt)
         options.progress(f"Reading {provider.name} …")
         live = provider.read(ctx)
         desired = provider.desired(ctx, live)
@@ -156,9 +154,7 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
 def check_fresh(saved: Plan, current: Planned) -> None:
     now = current.plan
     if (saved.stack, saved.environment) != (now.stack, now.environment):
-        raise StaleError(
-            f"the plan is for {saved.stack}/{saved.environment}, not {now.stack}/{now.environment}"
-        )
+        raise StaleError(f"the plan is for {saved.stack}/{saved.environment}, not {now.stack}/{now.environment}")
     if saved.stack_revision != now.stack_revision:
         raise StaleError(
             "the stack file changed since the plan was made"

@@ -41,6 +41,9 @@ class Context:
     secrets: Mapping[str, Mapping[str, SecretDigest]]  # address -> name -> digest
     progress: Callable[[str], None] = lambda _msg: None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The state's salt (not secret): lets a provider that can read a secret's live value
+    # (Lambda returns environment variables) hash it the way ``secrets`` was hashed.
+    salt: str = ""
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Live:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-class Client(ABC):
+class Client:
     """A provider client: the only object operations are executed against."""
 
     OPERATIONS: ClassVar[frozenset[str]] = frozenset()
