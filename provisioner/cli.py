@@ -215,6 +215,14 @@ def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/plan-json.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull request.")
+@click.option("--all-environments", is_flag=True, help="Plan every environment of the stack, concurrently.")
+@click.option(
+    "--parallelism",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="With --all-environments: how many environments to plan at once.",
+)
 @pass_runtime
 def plan(
     rt: Runtime,
@@ -225,6 +233,8 @@ def plan(
     detailed_exitcode: bool,
     as_json: bool,
     as_markdown: bool,
+    all_environments: bool,
+    parallelism: int,
 ) -> None:
     """Show what apply would change. Reads the live systems; writes nothing to them."""
     from . import output
@@ -232,6 +242,11 @@ def plan(
 
     if as_json and as_markdown:
         raise click.UsageError("choose one of --json and --markdown")
+    if all_environments:
+        if out_file or environment:
+            raise click.UsageError("--all-environments plans every environment; it takes no -e or --out")
+        _plan_all(rt, pick_stack(stack_path), targets, detailed_exitcode, as_json, as_markdown, parallelism)
+        return
     planned = compute_plan(pick_stack(stack_path), environment, providers_for, rt.options(targets))
     the_plan = planned.plan
     if out_file:
@@ -245,6 +260,86 @@ def plan(
         click.echo(output.text(the_plan, colour=rt.colour()), nl=False)
     if detailed_exitcode and not the_plan.empty:
         sys.exit(EXIT_CHANGES)
+
+
+def _plan_all(
+    rt: Runtime,
+    path: str,
+    targets: tuple[str, ...],
+    detailed_exitcode: bool,
+    as_json: bool,
+    as_markdown: bool,
+    parallelism: int,
+) -> None:
+    from . import output
+    from .load import read_document
+    from .pipeline import plan_environments
+    from .plan import plan_to_json
+
+    names = [e for e in _environments(path, None, read_document) if e]
+    results = plan_environments(path, names, providers_for, lambda: rt.options(targets), parallelism)
+    failed = [(env, r) for env, r in results if isinstance(r, HookctlError)]
+    if as_json:
+        doc = {
+            env: plan_to_json(r.plan) if not isinstance(r, HookctlError) else {"error": r.message} for env, r in results
+        }
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for env, result in results:
+            if isinstance(result, HookctlError):
+                click.echo(f"{'### ' if as_markdown else ''}{env}: error: {result.message}\n")
+            elif as_markdown:
+                click.echo(output.markdown(result.plan))
+            else:
+                click.echo(f"== {env} ==")
+                click.echo(output.text(result.plan, colour=rt.colour()))
+        click.echo("Summary:" if not as_markdown else "#### Summary")
+        for env, result in results:
+            line = (
+                f"error: {result.message.splitlines()[0]}"
+                if isinstance(result, HookctlError)
+                else (result.plan.summary() if not result.plan.empty else "No changes.")
+            )
+            click.echo(f"{'- ' if as_markdown else '  '}{env}: {line}")
+    if failed:
+        raise HookctlError(
+            f"{len(failed)} of {len(results)} environments failed to plan: " + ", ".join(env for env, _ in failed)
+        )
+    if detailed_exitcode and any(not r.plan.empty for _, r in results if not isinstance(r, HookctlError)):
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@stack_option
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, e.g. for a CI matrix.")
+def environments(stack_path: str | None, as_json: bool) -> None:
+    """List the stack's environments and their targets (for a CI matrix with --json)."""
+    from .load import load_stack, read_document
+
+    path = pick_stack(stack_path)
+    rows: list[dict[str, Any]] = []
+    for env in _environments(path, None, read_document):
+        stack = load_stack(path, env)
+        e = stack.environment
+        rows.append(
+            {
+                "stack": stack.name,
+                "environment": e.name,
+                "auth0": e.auth0 is not None,
+            "auth0_domain": e.auth0.domain if e.auth0 else None,
+                "cognito_region": e.cognito.region if e.cognito else None,
+                "pools": {name: pool.user_pool_id for name, pool in e.cognito.pools.items()} if e.cognito else {},
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        parts = [f"auth0 {row['auth0_domain'] or '$AUTH0_DOMAIN'}"] if row["auth0"] else []
+        pools = dict(row["pools"])
+        if pools:
+            parts.append(f"cognito {row['cognito_region']} " + ", ".join(f"{k}={v}" for k, v in pools.items()))
+        click.echo(f"{row['environment']}: {'; '.join(parts)}")
 
 
 def _write_plan(path: str, the_plan: Any) -> None:
@@ -289,17 +384,49 @@ def apply(
     A saved plan is refused if the stack file or the live systems changed
     since it was made.
     """
+
+    saved = _read_plan(planfile) if planfile else None
+    _run_apply(rt, saved, stack_path, environment, targets, auto_approve, destroy=bool(saved and saved.destroy))
+
+
+@cli.command()
+@stack_option
+@env_option
+@target_option
+@click.option("--auto-approve", is_flag=True, help="Destroy without asking (required without a terminal).")
+@pass_runtime
+def destroy(
+    rt: Runtime, stack_path: str | None, environment: str | None, targets: tuple[str, ...], auto_approve: bool
+) -> None:
+    """Remove everything this stack and environment own, unbinding and detaching first.
+
+    Shows the plan and asks first. Never touches what the stack does not own
+    (other actions and bindings, other functions, the pool's own settings).
+    """
+    _run_apply(rt, None, stack_path, environment, targets, auto_approve, destroy=True)
+
+
+def _run_apply(
+    rt: Runtime,
+    saved: Any,
+    stack_path: str | None,
+    environment: str | None,
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    *,
+    destroy: bool,
+) -> None:
     from . import output
     from .load import load_stack
     from .pipeline import apply_plan, backend_for, compute_plan
 
-    saved = _read_plan(planfile) if planfile else None
-    path = stack_path or (saved.stack_path if saved else None)
-    path = pick_stack(path)
+    path = pick_stack(stack_path or (saved.stack_path if saved else None))
     env = environment or (saved.environment if saved else None)
     options = rt.options(targets or (saved.targets if saved else ()))
+    options.destroy = destroy
+    verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)
-    with backend_for(stack, options).locked("apply"):
+    with backend_for(stack, options).locked(verb):
         planned = compute_plan(path, env, providers_for, options)
         if saved is None:
             click.echo(output.text(planned.plan, colour=rt.colour()), nl=False)
@@ -307,15 +434,16 @@ def apply(
                 return
             if not auto_approve:
                 if not sys.stdin.isatty():
-                    raise AbortedError("no terminal to confirm on; pass --auto-approve or apply a saved plan")
-                answer = click.prompt("Apply these changes? Only 'yes' is accepted", default="", show_default=False)
+                    raise AbortedError(f"no terminal to confirm on; pass --auto-approve or {verb} a saved plan")
+                question = "Destroy everything listed above?" if destroy else "Apply these changes?"
+                answer = click.prompt(f"{question} Only 'yes' is accepted", default="", show_default=False)
                 if answer.strip() != "yes":
-                    raise AbortedError("apply cancelled; nothing was changed")
+                    raise AbortedError(f"{verb} cancelled; nothing was changed")
         elif saved.empty:
             click.echo("The plan has no changes; nothing to do.")
             return
         done = apply_plan(planned, saved, options)
-    click.echo(f"Apply complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
+    click.echo(f"{verb.capitalize()} complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
 
 
 @cli.command()

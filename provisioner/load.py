@@ -82,12 +82,15 @@ DEFAULT_HANDLERS = {"node": "index.handler", "python": "lambda_function.lambda_h
 
 
 def discover_stacks(root: str = "stacks") -> list[str]:
-    """Every ``*.yaml``/``*.yml`` stack file directly under ``root`` or one level down."""
+    """Every ``*.yaml``/``*.yml`` stack file directly under ``root`` or one level down
+    (``*.tests.yaml`` files hold test cases and are skipped)."""
     found: list[str] = []
     if not os.path.isdir(root):
         return found
     for entry in sorted(os.listdir(root)):
         path = os.path.join(root, entry)
+        if entry.endswith((".tests.yaml", ".tests.yml")):
+            continue  # test cases beside a stack (hookctl test), not stacks
         if entry.endswith((".yaml", ".yml")) and os.path.isfile(path):
             found.append(path)
         elif os.path.isdir(path):

@@ -16,6 +16,7 @@ match what it was computed from.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import subprocess
@@ -45,6 +46,7 @@ class Options:
     state_dir: str = ".hookctl/state"
     build_dir: str = ".hookctl/build"
     targets: tuple[str, ...] = ()
+    destroy: bool = False  # plan the removal of everything the stack owns
     progress: Progress = lambda _m: None
     resolver: SecretResolver | None = None
     backend: Callable[[Stack], Backend] | None = None
@@ -92,6 +94,10 @@ def package_all(stack: Stack, rendered: Mapping[str, Rendered], options: Options
 
 def compute_plan(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Planned:
     stack = load_stack(stack_path, environment)
+    if options.destroy:
+        # Destroy is a plan for an empty stack that prunes: providers remove exactly what this
+        # stack and environment own (unbinding and detaching first) and nothing else.
+        stack = dataclasses.replace(stack, actions=(), bindings=(), functions=(), prune=True)
     rendered = {r.address: r for r in render_all(stack)}
     resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir)
     secrets = resolve_secrets(stack, resolver)
@@ -128,8 +134,29 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         targets=options.targets,
         salt=state.salt,
         stack_path=os.path.relpath(stack_path),
+        destroy=options.destroy,
     )
     return Planned(stack, plan, state, backend, providers, secrets, rendered)
+
+
+def plan_environments(
+    stack_path: str,
+    environments: list[str],
+    factory: ProviderFactory,
+    options_for: Callable[[], Options],
+    parallelism: int = 4,
+) -> list[tuple[str, Planned | HookctlError]]:
+    """Plan several environments concurrently (bounded), in the order given; errors are returned per environment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(env: str) -> Planned | HookctlError:
+        try:
+            return compute_plan(stack_path, env, factory, options_for())
+        except HookctlError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="plan") as pool:
+        return list(zip(environments, pool.map(one, environments), strict=True))
 
 
 def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[str]:
@@ -153,6 +180,8 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
 
 def check_fresh(saved: Plan, current: Planned) -> None:
     now = current.plan
+    if saved.destroy != now.destroy:
+        raise StaleError("the plan is a destroy plan" if saved.destroy else "the plan is not a destroy plan")
     if (saved.stack, saved.environment) != (now.stack, now.environment):
         raise StaleError(f"the plan is for {saved.stack}/{saved.environment}, not {now.stack}/{now.environment}")
     if saved.stack_revision != now.stack_revision:

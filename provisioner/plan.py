@@ -94,6 +94,7 @@ class Plan:
     targets: tuple[str, ...] = ()
     salt: str = ""  # the state salt the secret hashes were made with (not secret)
     stack_path: str = ""
+    destroy: bool = False
 
     @property
     def empty(self) -> bool:
@@ -153,6 +154,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "targets": list(plan.targets),
         "salt": plan.salt,
         "stack_path": plan.stack_path,
+        "destroy": plan.destroy,
         "summary": plan.counts(),
         "changes": [
             {
@@ -232,6 +234,7 @@ def plan_from_json(data: Any) -> Plan:
         targets=tuple(data.get("targets", ())),
         salt=str(data.get("salt", "")),
         stack_path=str(data.get("stack_path", "")),
+        destroy=bool(data.get("destroy", False)),
     )
 
 

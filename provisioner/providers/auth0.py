@@ -789,6 +789,9 @@ class Auth0Provider(Provider):
                     refs.append({"ref": {"type": "action_id", "value": action_ref[label]}, "display_name": label})
                     if label in deploys:
                         needs.append(deploys[label])
+            unbound = next((op for op in ops if op.id == f"unbind:{trigger}"), None)
+            if unbound is not None and list(unbound.params["bindings"]) == refs:
+                continue  # the unbind before the deletions already wrote this exact list
             ops.append(
                 Operation(
                     id=f"bind:{trigger}",

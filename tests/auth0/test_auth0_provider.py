@@ -245,3 +245,19 @@ def test_rollback__redeploys_previous_version_and_plan_shows_drift(h: Harness) -
     assert deployed is not None and deployed.code == first_code
     change = next(c for c in h.plan().plan.changes if c.address == "auth0.action.deny-tls-fingerprints")
     assert "draft differs from the deployed version" in change.reason
+
+
+def test_destroy__removes_owned_actions_keeps_unmanaged_bindings(h: Harness) -> None:
+    foreign = h.emu.tenant.seed_action(
+        "someone-elses", "post-user-registration", "exports.onExecutePostUserRegistration = async () => {};"
+    )
+    h.emu.tenant.add_binding("post-user-registration", foreign.id)
+    h.apply()
+    planned = h.plan(destroy=True)
+    assert {c.address for c in planned.plan.changes if c.kind == DELETE} == {f"auth0.action.{n}" for n in ACTIONS}
+    from provisioner.pipeline import apply_plan
+
+    apply_plan(planned, None, h.options(destroy=True))
+    assert sorted(a.name for a in h.emu.tenant.actions.values()) == ["someone-elses"]
+    assert _binding_names(h, "post-user-registration") == ["someone-elses"]
+    assert h.plan(destroy=True).plan.empty
