@@ -119,12 +119,9 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     for c in plan.changes:
         body.append(f"<details><summary><code>{SYMBOLS.get(c.kind, '?')} {c.address}</code> ({c.kind})</summary>")
         body.append("")
-        body.append("```diff")
-        for f in c.fields:
-            if f.path == "code":
-                continue
-            body.append(_field_line(c, f))
-        body.append("```")
+        field_lines = [_field_line(c, f) for f in c.fields if f.path != "code"]
+        if field_lines:
+            body.extend(["```diff", *field_lines, "```"])
         diff_lines = code_diff(c) if c.kind != CREATE else []
         if c.kind == CREATE and c.code_after:
             diff_lines = [f"+{line}" for line in c.code_after.splitlines()]

@@ -463,6 +463,10 @@ class Auth0Client(Client):
         )
 
 
+def _bare(domain: str) -> str:
+    return domain.removeprefix("https://").rstrip("/").lower()
+
+
 def _api_message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
@@ -490,7 +494,16 @@ class Auth0Provider(Provider):
     def from_environment(cls, stack: Stack, environ: Mapping[str, str] | None = None) -> Auth0Provider:
         env = dict(os.environ if environ is None else environ)
         target = stack.environment.auth0
-        domain = env.get("AUTH0_DOMAIN") or (target.domain if target else None)
+        declared = target.domain if target else None
+        exported = env.get("AUTH0_DOMAIN")
+        if declared and exported and _bare(declared) != _bare(exported):
+            # Refuse rather than guess: a shell exported for one tenant must not apply another
+            # environment's stack to it.
+            raise HookctlError(
+                f"AUTH0_DOMAIN is {exported} but environment {stack.environment.name!r} names {declared}",
+                hint="Unset AUTH0_DOMAIN, or choose the environment that targets that tenant.",
+            )
+        domain = declared or exported
         if not domain:
             raise HookctlError(
                 f"no Auth0 domain for environment {stack.environment.name!r}",
