@@ -37,10 +37,22 @@ def sample_plan() -> Plan:
         ResourceChange("auth0.action.old-audit", "delete", (), "exports.x = 1;\n", None),
     )
     ops = (
-        Operation("write:slack-new-user", "auth0", "update_action", {}, "Update action slack-new-user: code, secrets",
-                  "auth0.action.slack-new-user"),
-        Operation("deploy:slack-new-user", "auth0", "deploy_action", {}, "Deploy action slack-new-user",
-                  "auth0.action.slack-new-user"),
+        Operation(
+            "write:slack-new-user",
+            "auth0",
+            "update_action",
+            {},
+            "Update action slack-new-user: code, secrets",
+            "auth0.action.slack-new-user",
+        ),
+        Operation(
+            "deploy:slack-new-user",
+            "auth0",
+            "deploy_action",
+            {},
+            "Deploy action slack-new-user",
+            "auth0.action.slack-new-user",
+        ),
     )
     return Plan("example", "prod", "rev", "fp", changes, ops)
 
