@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .errors import AbortedError, HookctlError, InputError, Problem
+from .providers import providers_for
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -556,25 +557,6 @@ def state_unlock(rt: Runtime, lock_id: str, stack_path: str | None, environment:
     stack = load_stack(pick_stack(stack_path), environment)
     backend_for(stack, rt.options()).unlock(lock_id)
     click.echo(f"Unlocked {stack.name}/{stack.environment.name}.")
-
-
-def providers_for(stack: Any) -> list[Any]:
-    """The providers an environment needs, or the fake one when HOOKCTL_FAKE_STORE is set."""
-    fake_store = os.environ.get("HOOKCTL_FAKE_STORE")
-    if fake_store:
-        from .providers.fake import FakeProvider
-
-        return [FakeProvider(fake_store)]
-    providers: list[Any] = []
-    if stack.actions:
-        from .providers.auth0 import Auth0Provider  # type: ignore[import-not-found,unused-ignore]
-
-        providers.append(Auth0Provider.from_environment(stack))
-    if stack.functions:
-        from .providers.aws import CognitoProvider  # type: ignore[import-not-found,unused-ignore]
-
-        providers.append(CognitoProvider.from_environment(stack))
-    return providers
 
 
 def main(argv: list[str] | None = None) -> None:
