@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +34,7 @@ from ..plan import CREATE, DELETE, REPLACE, Operation, Ref, ResourceChange
 from .base import Client, Context, Live, Provider
 
 PER_PAGE = 100
+READ_CONCURRENCY = 4  # reads in flight at once; the pacer still spaces them by the rate limit
 MAX_RETRIES = 6
 MARKER_RE = re.compile(r"^// hookctl: stack=(?P<stack>[\w.-]+) environment=(?P<env>[\w.-]+)\b.*\n")
 SECRET_UNKNOWN = "(unknown: not recorded in state)"
@@ -73,18 +76,27 @@ class Pacer:
         self.reset: float | None = None
         self.requests = 0
         self.throttled = 0
+        self._lock = threading.Lock()
 
     def before(self, _request: Any) -> None:
-        self.requests += 1
-        if self.remaining is not None and self.remaining <= 0 and self.reset is not None:
-            wait = self.reset - self.clock()
-            if 0 < wait <= 60:
-                self.sleep(wait)
-            self.remaining = None
+        with self._lock:
+            self.requests += 1
+            wait = 0.0
+            if self.remaining is not None and self.remaining <= 0 and self.reset is not None:
+                wait = self.reset - self.clock()
+                self.remaining = None
+            elif self.remaining is not None:
+                self.remaining -= 1  # count requests in flight against the budget we were told
+        if 0 < wait <= 60:
+            self.sleep(wait)
 
     def after(self, response: Any) -> None:
         headers = response.headers
-        if response.status_code == 429:
+        with self._lock:
+            self._update(response.status_code, headers)
+
+    def _update(self, status: int, headers: Any) -> None:
+        if status == 429:
             self.throttled += 1
         try:
             if "x-ratelimit-remaining" in headers:
@@ -237,17 +249,36 @@ class Auth0Client(Client):
         return triggers
 
     def list_actions(self) -> list[LiveAction]:
-        actions: list[LiveAction] = []
-        page = 0
-        while True:
-            pager = self._call("GET /actions/actions", "actions", self.sdk.actions.list, page=page, per_page=PER_PAGE)
-            # One request per page: read the page itself, never the pager's lookahead.
-            items = [_plain(a) for a in (pager.items or [])]
-            actions.extend(to_live_action(a) for a in items)
-            total = getattr(pager.response, "total", None)
-            if len(items) < PER_PAGE or (total is not None and len(actions) >= total):
-                return actions
-            page += 1
+        """Every action, one request per page. The first page tells the total; the remaining
+        pages are then fetched concurrently (the pacer keeps them within the rate limit)."""
+        first = self._page(0)
+        items, total = first
+        if len(items) < PER_PAGE or (total is not None and len(items) >= total):
+            return [to_live_action(a) for a in items]
+        if total is None:  # no total: walk pages until a short one
+            found, page = list(items), 1
+            while True:
+                more, _ = self._page(page)
+                found.extend(more)
+                if len(more) < PER_PAGE:
+                    return [to_live_action(a) for a in found]
+                page += 1
+        pages = range(1, -(-total // PER_PAGE))
+        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY, thread_name_prefix="auth0-read") as pool:
+            rest = list(pool.map(self._page, pages))
+        return [to_live_action(a) for a in [*items, *(a for page_items, _ in rest for a in page_items)]]
+
+    def _page(self, page: int) -> tuple[list[dict[str, Any]], int | None]:
+        pager = self._call("GET /actions/actions", "actions", self.sdk.actions.list, page=page, per_page=PER_PAGE)
+        # Read the page itself, never the pager's lookahead (it would fetch one more, empty page).
+        total = getattr(pager.response, "total", None)
+        return [_plain(a) for a in (pager.items or [])], int(total) if total is not None else None
+
+    def list_bindings_of(self, triggers: Iterable[str]) -> dict[str, list[LiveBinding]]:
+        """Bindings of several triggers, read concurrently."""
+        ordered = sorted(set(triggers))
+        with ThreadPoolExecutor(max_workers=READ_CONCURRENCY, thread_name_prefix="auth0-read") as pool:
+            return dict(zip(ordered, pool.map(self.list_bindings, ordered), strict=True))
 
     def list_bindings(self, trigger_id: str) -> list[LiveBinding]:
         bindings: list[LiveBinding] = []
@@ -550,7 +581,7 @@ class Auth0Provider(Provider):
                     f"trigger {trigger!r} is entity-bound: its actions are bound to entities, not to a trigger "
                     "binding list, and hookctl manages trigger-bound triggers only",
                 )
-        self._bindings = {t: client.list_bindings(t) for t in sorted(triggers)}
+        self._bindings = client.list_bindings_of(triggers)
         live = Live()
         for name, action in sorted(self._actions.items()):
             address = f"auth0.action.{name}"

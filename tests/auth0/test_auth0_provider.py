@@ -261,3 +261,18 @@ def test_destroy__removes_owned_actions_keeps_unmanaged_bindings(h: Harness) -> 
     assert sorted(a.name for a in h.emu.tenant.actions.values()) == ["someone-elses"]
     assert _binding_names(h, "post-user-registration") == ["someone-elses"]
     assert h.plan(destroy=True).plan.empty
+
+
+def test_read__several_pages__one_request_each_and_no_extra_empty_page(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provisioner.providers.auth0 as auth0_module
+
+    monkeypatch.setattr(auth0_module, "PER_PAGE", 10)
+    for i in range(32):
+        h.emu.tenant.seed_action(f"other-{i:02d}", "post-login", deploy=False)
+    h.emu.reset_counts()
+    client = h.factory(None)[0].client()
+    names = {a.name for a in client.list_actions()}
+    assert {f"other-{i:02d}" for i in range(32)} <= names and len(names) == 32
+    assert h.emu.counts[("GET", "/api/v2/actions/actions")] == 4  # 10 + 10 + 10 + 2: no empty fifth page
