@@ -53,6 +53,12 @@ class Sandbox:
         host, port = self._moto.get_host_and_port()
         self._endpoint = f"http://{host}:{port}"
         if not restored:
+            # moto's backends live for the whole process: a new sandbox starts from an empty account.
+            import urllib.request
+
+            urllib.request.urlopen(
+                urllib.request.Request(f"{self._endpoint}/moto-api/reset", method="POST"), timeout=10
+            )
             self.pool_id = self._seed_pool()
         return self
 
