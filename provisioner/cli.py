@@ -24,10 +24,11 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 class Runtime:
     """Per-invocation settings shared by the commands (``--debug``, ``--quiet``, colour)."""
 
-    def __init__(self, debug: bool, quiet: bool, state_dir: str) -> None:
+    def __init__(self, debug: bool, quiet: bool, state_dir: str, state_url: str | None = None) -> None:
         self.debug = debug
         self.quiet = quiet
         self.state_dir = state_dir
+        self.state_url = state_url
 
     def colour(self) -> bool:
         return sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -41,6 +42,7 @@ class Runtime:
 
         return Options(
             state_dir=self.state_dir,
+            state_url=self.state_url,
             build_dir=os.environ.get("HOOKCTL_BUILD_DIR", ".hookctl/build"),
             targets=targets,
             progress=self.progress,
@@ -105,9 +107,17 @@ def pick_stack(path: str | None) -> str:
     envvar="HOOKCTL_STATE_DIR",
     help="Directory of the local state backend.",
 )
+@click.option(
+    "--state",
+    "state_url",
+    envvar="HOOKCTL_STATE",
+    metavar="URL",
+    help="Remote state, locked by S3 conditional writes: s3://BUCKET/PREFIX[?kms_key_id=KEY] "
+    "(or a directory). Wins over --state-dir. Also $HOOKCTL_STATE.",
+)
 @click.version_option(package_name="hookctl", prog_name="hookctl")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url: str | None) -> None:
     """Provision Auth0 Actions and Amazon Cognito Lambda triggers from a stack file.
 
     \b
@@ -119,7 +129,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str) -> None:
     Exit codes: 0 success or no changes, 1 error, 2 changes present
     (plan --detailed-exitcode only).
     """
-    ctx.obj = Runtime(debug, quiet, state_dir)
+    ctx.obj = Runtime(debug, quiet, state_dir, state_url)
 
 
 @cli.command()
@@ -327,7 +337,7 @@ def environments(stack_path: str | None, as_json: bool) -> None:
                 "stack": stack.name,
                 "environment": e.name,
                 "auth0": e.auth0 is not None,
-            "auth0_domain": e.auth0.domain if e.auth0 else None,
+                "auth0_domain": e.auth0.domain if e.auth0 else None,
                 "cognito_region": e.cognito.region if e.cognito else None,
                 "pools": {name: pool.user_pool_id for name, pool in e.cognito.pools.items()} if e.cognito else {},
             }
@@ -356,13 +366,47 @@ def _read_plan(path: str) -> Any:
     from .plan import plan_from_json
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        text = raw.decode("utf-8")
+        data = json.loads(text)
         return plan_from_json(data)
     except OSError as exc:
         raise InputError([Problem(path, None, "plan", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError([Problem(path, line, "plan", f"not UTF-8 ({exc.reason} at byte {exc.start})")]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(path, exc.lineno, "plan", f"not JSON: {exc.msg} (column {exc.colno}); was the file cut short?")]
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError([Problem(path, None, "plan", f"not a valid hookctl plan file: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Problem(path, None, "plan", "not a valid hookctl plan file: nested too deeply")]) from None
+
+
+def _check_operations(path: str, saved: Any, providers: list[Any]) -> None:
+    """Refuse a saved plan that names a provider, method or parameter its client does not offer,
+    before the first operation runs (the executor checks each one only when it reaches it)."""
+    import inspect
+
+    by_name = {p.name: p for p in providers}
+    for i, op in enumerate(saved.operations):
+        where = f"operations[{i}]"
+        provider = by_name.get(op.provider)
+        if provider is None:
+            problem = Problem(path, None, f"{where}.provider", f"no provider {op.provider!r} in this environment")
+            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
+        client = provider.client()
+        if op.method not in type(client).OPERATIONS:
+            problem = Problem(path, None, f"{where}.method", f"{op.provider} offers no operation {op.method!r}")
+            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
+        try:
+            inspect.signature(getattr(client, op.method)).bind(**op.params)
+        except TypeError as exc:
+            problem = Problem(path, None, f"{where}.params", f"do not fit {op.provider} {op.method}: {exc}")
+            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.") from None
 
 
 @cli.command()
@@ -387,7 +431,16 @@ def apply(
     """
 
     saved = _read_plan(planfile) if planfile else None
-    _run_apply(rt, saved, stack_path, environment, targets, auto_approve, destroy=bool(saved and saved.destroy))
+    _run_apply(
+        rt,
+        saved,
+        stack_path,
+        environment,
+        targets,
+        auto_approve,
+        destroy=bool(saved and saved.destroy),
+        planfile=planfile,
+    )
 
 
 @cli.command()
@@ -416,6 +469,7 @@ def _run_apply(
     auto_approve: bool,
     *,
     destroy: bool,
+    planfile: str | None = None,
 ) -> None:
     from . import output
     from .load import load_stack
@@ -427,7 +481,9 @@ def _run_apply(
     options.destroy = destroy
     verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)
-    with backend_for(stack, options).locked(verb):
+    backend = backend_for(stack, options)
+    options.backend = lambda _stack: backend  # the plan reads and apply writes the state it locked
+    with backend.locked(verb):
         planned = compute_plan(path, env, providers_for, options)
         if saved is None:
             click.echo(output.text(planned.plan, colour=rt.colour()), nl=False)
@@ -443,6 +499,8 @@ def _run_apply(
         elif saved.empty:
             click.echo("The plan has no changes; nothing to do.")
             return
+        else:
+            _check_operations(planfile or "PLANFILE", saved, planned.providers)
         done = apply_plan(planned, saved, options)
     click.echo(f"{verb.capitalize()} complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
 
@@ -528,7 +586,36 @@ def templates() -> None:
 
 @cli.group()
 def state() -> None:
-    """Inspect the state and clear a stale lock."""
+    """List and inspect the states and clear a stale lock."""
+
+
+@state.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@pass_runtime
+def state_list(rt: Runtime, as_json: bool) -> None:
+    """List every state in the backend: stack, environment, serial, last written, lock."""
+    from .state_s3 import list_states
+
+    entries = list_states(rt.state_url or rt.state_dir)
+    if as_json:
+        rows = [
+            {
+                "stack": e.stack,
+                "environment": e.environment,
+                "serial": e.serial,
+                "last_modified": e.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "locked": e.locked,
+                "location": e.location,
+            }
+            for e in entries
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not entries:
+        click.echo("No state yet.")
+    for e in entries:
+        locked = "  locked" if e.locked else ""
+        click.echo(f"{e.stack}/{e.environment}  serial {e.serial}  {e.last_modified:%Y-%m-%d %H:%M:%S} UTC{locked}")
 
 
 @state.command("show")
@@ -585,3 +672,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: internal error ({type(exc).__name__}); rerun with --debug for details", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_OK)
+
+
+from .cli_local import event, invoke, test_cmd  # noqa: E402 - local runs: hookctl invoke / test / event
+
+cli.add_command(invoke)
+cli.add_command(test_cmd)
+cli.add_command(event)

@@ -44,6 +44,7 @@ ProviderFactory = Callable[[Stack], list[Provider]]
 @dataclass
 class Options:
     state_dir: str = ".hookctl/state"
+    state_url: str | None = None  # --state / $HOOKCTL_STATE: s3://BUCKET/PREFIX or a directory; wins over state_dir
     build_dir: str = ".hookctl/build"
     targets: tuple[str, ...] = ()
     destroy: bool = False  # plan the removal of everything the stack owns
@@ -69,6 +70,10 @@ class Planned:
 def backend_for(stack: Stack, options: Options) -> Backend:
     if options.backend is not None:
         return options.backend(stack)
+    if options.state_url:
+        from .state_s3 import backend_from_url  # deferred: boto3 only when the state is remote
+
+        return backend_from_url(options.state_url, stack.name, stack.environment.name)
     return LocalBackend(options.state_dir, stack.name, stack.environment.name)
 
 

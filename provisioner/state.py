@@ -108,8 +108,12 @@ class Backend(ABC):
         lock = self.acquire(operation)
         try:
             yield lock
-        finally:
-            self.release(lock)
+        except BaseException:
+            # Releasing is best effort when the run already failed: its own error is the one to see.
+            with contextlib.suppress(Exception):
+                self.release(lock)
+            raise
+        self.release(lock)
 
 
 def whoami() -> str:
