@@ -1,0 +1,1048 @@
+"""Local run: one rendered handler + one event → what the handler did.
+
+Input: a stack entry (an Auth0 ``Action`` or a Cognito ``Function``), rendered
+like ``render`` does, and an event (given, or a sample from ``events`` with
+overrides merged on). Output: a ``RunResult`` — the status, the returned
+value, the error, every Auth0 ``api`` call, every line the handler logged,
+the time it took and what hookctl noticed on the way (warnings, test shims).
+
+I/O: a temporary work directory and one subprocess per run — ``node`` with
+``runner/harness.mjs`` for Auth0 actions and Node.js functions, this
+interpreter with ``runner/harness.py`` for Python functions — so a handler's
+``process.exit``, ``sys.exit``, crash or endless loop never takes hookctl
+down, and the trigger's time limit is enforced from the outside too. npm (or
+pip) runs only with ``install_deps``, to fill the dependency cache once per
+dependency set. No secret sources are read: ``event.secrets`` and a
+function's secret environment variables come from test values only.
+
+Faithfulness notes: Auth0 ends a flow after 20 s; Cognito waits at most 5 s
+for a synchronous trigger (the custom sender triggers are asynchronous, so the
+function's own timeout applies); Cognito fails a request whose function
+returns nothing ("Unrecognizable lambda output"); Lambda's Node.js runtime
+passes a callback to non-async handlers and returns ``null`` when the event
+loop empties without an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog, events
+from .errors import HookctlError, InputError, Problem
+from .model import Action, Function, PoolTrigger, Stack, freeze, thaw
+from .package import BuildError, handler_file
+from .render import Rendered, Renderer
+from .runner import NODE_HARNESS, PYTHON_HARNESS, SHIMS_DIR
+
+COGNITO_SYNC_LIMIT_MS = 5_000  # Cognito gives up on a synchronous trigger after 5 seconds
+COGNITO_ASYNC_TRIGGERS = frozenset({"CustomEmailSender", "CustomSMSSender"})
+# Auth0 triggers whose actions never block the flow: a failure only reaches the tenant logs.
+AUTH0_NON_BLOCKING = frozenset({"post-user-registration", "post-change-password"})
+KILL_GRACE_S = 3.0  # beyond the time limit, before hookctl kills a handler that ignores its own timer
+INSTALL_TIMEOUT_S = 600
+CACHE_FORMAT = 1
+LOG_TAIL = 20
+
+Progress = Callable[[str], None]
+
+
+class RunError(HookctlError):
+    """The handler could not be started at all (no node, bad entry name, failed install)."""
+
+
+# -- what a run produced ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str  # "api.access.deny"
+    args: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return f"{self.method}({', '.join(_short_json(a) for a in self.args)})"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    level: str  # log, info, warn, error, debug, trace, stdout, stderr
+    text: str
+
+
+@dataclass(frozen=True)
+class HandlerError:
+    name: str
+    message: str
+    stack: str = ""
+    phase: str = "run"  # "load": importing the handler failed; "run": the handler failed
+
+    def headline(self) -> str:
+        return f"{self.name}: {self.message}" if self.message else self.name
+
+
+@dataclass
+class RunResult:
+    """Everything one run of a handler produced."""
+
+    address: str
+    kind: str  # "auth0" | "cognito"
+    trigger: str  # Auth0 trigger id, or Cognito LambdaConfig key
+    trigger_source: str | None  # Cognito only
+    status: str  # "ok" | "error" | "timeout" | "crashed"
+    timeout_ms: int
+    duration_ms: float = 0.0
+    result: Any = None  # Cognito: the value the handler returned
+    error: HandlerError | None = None
+    api_calls: list[ApiCall] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the machine, not the case: runtime stand-ins
+    shims: list[str] = field(default_factory=list)
+    source_file: str = ""  # the handler's file name in the work directory (for messages)
+    location: str | None = None  # "index.mjs:12: throw new Error(MESSAGE);" when an error points into the handler
+
+    # -- Auth0 outcomes, derived from the recorded api calls ------------------------------
+    def calls(self, method: str) -> list[ApiCall]:
+        return [c for c in self.api_calls if c.method == method]
+
+    @property
+    def denial(self) -> dict[str, Any] | None:
+        """The last ``api.access.deny``, its arguments named as the trigger's docs name them."""
+        found = self.calls("api.access.deny")
+        if not found:
+            return None
+        args = [*found[-1].args, None, None]
+        if self.trigger == "credentials-exchange":
+            return {"code": args[0], "reason": args[1]}
+        if self.trigger == "pre-user-registration":
+            return {"reason": args[0], "message": args[1]}
+        return {"reason": args[0]}
+
+    @property
+    def validation_error(self) -> dict[str, Any] | None:
+        found = self.calls("api.validation.error")
+        if not found:
+            return None
+        args = [*found[-1].args, None, None]
+        return {"code": args[0], "message": args[1]}
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """Custom claims set on the ``id`` or ``access`` token, in call order."""
+        method = "api.idToken.setCustomClaim" if token == "id" else "api.accessToken.setCustomClaim"
+        return {str(c.args[0]): (c.args[1] if len(c.args) > 1 else None) for c in self.calls(method) if c.args}
+
+    def metadata(self, which: str) -> dict[str, Any]:
+        """``user`` or ``app`` metadata set through ``api.user``."""
+        method = "api.user.setUserMetadata" if which == "user" else "api.user.setAppMetadata"
+        return {str(c.args[0]): (c.args[1] if len(c.args) > 1 else None) for c in self.calls(method) if c.args}
+
+    @property
+    def mfa(self) -> dict[str, Any] | None:
+        found = self.calls("api.multifactor.enable")
+        if not found:
+            return None
+        args = [*found[-1].args, None, None]
+        return {"provider": args[0], "options": args[1] or {}}
+
+    @property
+    def redirect(self) -> dict[str, Any] | None:
+        found = self.calls("api.redirect.sendUserTo")
+        if not found:
+            return None
+        args = [*found[-1].args, None, None]
+        options = args[1] if isinstance(args[1], dict) else {}
+        return {"url": args[0], "query": options.get("query") or {}}
+
+    @property
+    def outcome(self) -> str:
+        if self.status != "ok":
+            return self.status
+        if self.denial is not None:
+            return "denied"
+        if self.validation_error is not None:
+            return "rejected"
+        return "ok"
+
+    @property
+    def client_message(self) -> str | None:
+        """What Cognito tells the client when the function fails (UserLambdaValidationException)."""
+        if self.kind != "cognito" or self.error is None or self.status != "error":
+            return None
+        return f"{self.trigger} failed with error {self.error.message}."
+
+    def log_text(self) -> str:
+        return "\n".join(line.text for line in self.logs)
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "address": self.address,
+            "kind": self.kind,
+            "trigger": self.trigger,
+            "status": self.status,
+            "outcome": self.outcome,
+            "duration_ms": round(self.duration_ms, 3),
+            "timeout_ms": self.timeout_ms,
+            "logs": [{"level": line.level, "text": line.text} for line in self.logs],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "shims": list(self.shims),
+            "error": dataclasses.asdict(self.error) if self.error else None,
+            "location": self.location,
+        }
+        if self.kind == "cognito":
+            document["trigger_source"] = self.trigger_source
+            document["result"] = self.result
+            document["client_message"] = self.client_message
+        else:
+            document["api_calls"] = [{"method": c.method, "args": list(c.args)} for c in self.api_calls]
+            document["denied"] = self.denial
+            document["blocking"] = self.trigger not in AUTH0_NON_BLOCKING
+        return document
+
+
+# -- what to run --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One handler run, fully resolved: code, event, secrets, environment, limit."""
+
+    kind: str  # "auth0" | "cognito"
+    address: str
+    name: str
+    trigger: str
+    trigger_source: str | None
+    runtime: str
+    language: str  # "js" | "py"
+    filename: str  # handler file name in the work directory: action.js, index.mjs, lambda_function.py
+    export: str  # the function to call
+    source: str
+    event: Mapping[str, Any]
+    timeout_ms: int
+    secrets: Mapping[str, str] = field(default_factory=dict)  # Auth0: event.secrets
+    environment: Mapping[str, str] = field(default_factory=dict)  # Cognito: the function's environment
+    dependencies: tuple[tuple[str, str], ...] = ()
+    lock_file: str | None = None
+    memory_mb: int = 128
+    region: str = events.DEFAULT_REGION
+    cache_seed: Mapping[str, str] = field(default_factory=dict)  # Auth0: api.cache contents
+    warnings: tuple[str, ...] = ()
+
+
+def find_entry(stack: Stack, name: str) -> Action | Function:
+    """The action or function called ``name`` (an address such as ``auth0.action.x`` works too)."""
+    short = name.rsplit(".", 1)[-1] if name.startswith(("auth0.action.", "cognito.function.")) else name
+    entries: list[Action | Function] = [*stack.actions, *stack.functions]
+    for entry in entries:
+        if entry.name == short:
+            return entry
+    names = [e.name for e in entries]
+    from .load import suggest
+
+    raise InputError(
+        [
+            Problem(
+                stack.path,
+                None,
+                "name",
+                f"no action or function named {name!r} in this stack{suggest(short, tuple(names))}",
+            )
+        ],
+        hint=f"This stack has: {', '.join(names) or 'nothing'}.",
+    )
+
+
+def with_vars(entry: Action | Function, variables: Mapping[str, Any]) -> Action | Function:
+    """The entry with ``variables`` set on top of its own vars (an entry's vars win over the stack's)."""
+    if not variables:
+        return entry
+    merged = {**thaw(entry.vars), **dict(variables)}
+    return dataclasses.replace(entry, vars=freeze(merged))
+
+
+def prepare(
+    stack: Stack,
+    entry: Action | Function,
+    *,
+    event: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    unset: Iterable[str] = (),
+    trigger_source: str | None = None,
+    pool: str | None = None,
+    secrets: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    timeout_ms: int | None = None,
+    cache_seed: Mapping[str, str] | None = None,
+    renderer: Renderer | None = None,
+) -> Invocation:
+    """Render ``entry`` and resolve everything one run needs.
+
+    ``event`` is used as given (the runner only adds ``event.secrets`` for
+    actions); without it a sample event for the trigger is generated and
+    ``overrides`` merged onto it. ``unset`` removes dotted paths afterwards.
+    """
+    entry = with_vars(entry, variables or {})
+    rendered = (renderer or Renderer(stack)).render(entry)
+    secrets = dict(secrets or {})
+    declared = {s.name for s in entry.secrets}
+    unknown = sorted(set(secrets) - declared)
+    if unknown:
+        raise InputError(
+            [
+                Problem(
+                    stack.path,
+                    entry.origin.line,
+                    f"{entry.origin.field}.secrets",
+                    f"test values given for undeclared secrets: {', '.join(unknown)}",
+                )
+            ]
+        )
+    warnings = [
+        f"secret {name} has no test value"
+        + (" (event.secrets." + name + " is undefined)" if isinstance(entry, Action) else "")
+        for name in sorted(declared - set(secrets))
+    ]
+    if isinstance(entry, Action):
+        return _prepare_action(
+            stack, entry, rendered, event, overrides, unset, secrets, timeout_ms, cache_seed, warnings
+        )
+    return _prepare_function(
+        stack,
+        entry,
+        rendered,
+        event,
+        overrides,
+        unset,
+        trigger_source,
+        pool,
+        secrets,
+        environment,
+        timeout_ms,
+        warnings,
+    )
+
+
+def _prepare_action(
+    stack: Stack,
+    action: Action,
+    rendered: Rendered,
+    event: Mapping[str, Any] | None,
+    overrides: Mapping[str, Any] | None,
+    unset: Iterable[str],
+    secrets: dict[str, str],
+    timeout_ms: int | None,
+    cache_seed: Mapping[str, str] | None,
+    warnings: list[str],
+) -> Invocation:
+    if rendered.language != "js":
+        raise InputError(
+            [
+                Problem(
+                    stack.path,
+                    action.origin.line,
+                    f"{action.origin.field}.template",
+                    f"Auth0 actions run JavaScript, got a {rendered.suffix} template",
+                )
+            ]
+        )
+    tenant = None
+    if stack.environment.auth0 and stack.environment.auth0.domain:
+        tenant = stack.environment.auth0.domain.split(".", 1)[0]
+    body = (
+        copy.deepcopy(dict(event))
+        if event is not None
+        else events.merge(events.auth0_event(action.trigger, tenant=tenant), overrides or {})
+    )
+    events.unset(body, unset)
+    if action.trigger not in events.AUTH0_MODELLED_TRIGGERS:
+        warnings.append(f"hookctl models the event and api of the {action.trigger} trigger only roughly")
+    return Invocation(
+        kind="auth0",
+        address=action.address,
+        name=action.name,
+        trigger=action.trigger,
+        trigger_source=None,
+        runtime=action.runtime,
+        language="js",
+        # Auth0 runs an action as a CommonJS module whatever its template's suffix.
+        filename="action.js",
+        export=events.AUTH0_HANDLERS.get(action.trigger, "onExecute"),
+        source=rendered.source,
+        event=body,
+        timeout_ms=timeout_ms or events.AUTH0_TIME_LIMIT_MS,
+        secrets=secrets,
+        dependencies=tuple(sorted(action.dependencies.items())),
+        lock_file=_lock_file(stack, action.name, "package-lock.json"),
+        cache_seed=dict(cache_seed or {}),
+        warnings=tuple(warnings),
+    )
+
+
+def _prepare_function(
+    stack: Stack,
+    fn: Function,
+    rendered: Rendered,
+    event: Mapping[str, Any] | None,
+    overrides: Mapping[str, Any] | None,
+    unset: Iterable[str],
+    trigger_source: str | None,
+    pool: str | None,
+    secrets: dict[str, str],
+    environment: Mapping[str, str] | None,
+    timeout_ms: int | None,
+    warnings: list[str],
+) -> Invocation:
+    if trigger_source is None and event is not None:
+        given = event.get("triggerSource")
+        trigger_source = given if isinstance(given, str) and given in events.TRIGGER_BY_SOURCE else None
+    pool_trigger = _pick_trigger(stack, fn, trigger_source, pool)
+    trigger = (
+        pool_trigger.trigger
+        if pool_trigger
+        else (events.TRIGGER_BY_SOURCE[trigger_source] if trigger_source else "PreSignUp")
+    )
+    source = trigger_source or events.cognito_trigger_sources(trigger)[0]
+    region = (stack.environment.cognito.region if stack.environment.cognito else None) or events.DEFAULT_REGION
+    pool_id = None
+    if pool_trigger and stack.environment.cognito and pool_trigger.pool in stack.environment.cognito.pools:
+        pool_id = stack.environment.cognito.pools[pool_trigger.pool].user_pool_id
+    if event is not None:
+        body = copy.deepcopy(dict(event))
+    else:
+        sample = events.cognito_event(
+            source,
+            lambda_version=pool_trigger.lambda_version if pool_trigger else None,
+            region=region,
+            user_pool_id=pool_id,
+        )
+        body = events.merge(sample, overrides or {})
+    events.unset(body, unset)
+    try:
+        filename = handler_file(fn, rendered)
+    except BuildError as exc:
+        raise InputError([Problem(stack.path, fn.origin.line, f"{fn.origin.field}.handler", exc.detail)]) from None
+    limit = fn.timeout * 1000
+    if trigger not in COGNITO_ASYNC_TRIGGERS:
+        limit = min(limit, COGNITO_SYNC_LIMIT_MS)
+    env = {**dict(fn.environment), **secrets, **dict(environment or {})}
+    language = catalog.lambda_language(fn.runtime)
+    lock = _lock_file(stack, fn.name, "requirements.txt" if language == "python" else "package-lock.json")
+    return Invocation(
+        kind="cognito",
+        address=fn.address,
+        name=fn.name,
+        trigger=trigger,
+        trigger_source=str(body.get("triggerSource") or source),
+        runtime=fn.runtime,
+        language="py" if language == "python" else "js",
+        filename=filename,
+        export=fn.handler.rpartition(".")[2],
+        source=rendered.source,
+        event=body,
+        timeout_ms=timeout_ms or limit,
+        environment=env,
+        dependencies=tuple(sorted(fn.dependencies.items())),
+        lock_file=lock,
+        memory_mb=fn.memory,
+        region=str(body.get("region") or region),
+        warnings=tuple(warnings),
+    )
+
+
+def _pick_trigger(stack: Stack, fn: Function, trigger_source: str | None, pool: str | None) -> PoolTrigger | None:
+    candidates = [t for t in fn.triggers if pool is None or t.pool == pool]
+    if pool is not None and not candidates:
+        pools = sorted({t.pool for t in fn.triggers})
+        raise InputError(
+            [
+                Problem(
+                    stack.path,
+                    fn.origin.line,
+                    fn.origin.field,
+                    f"function {fn.name} serves no trigger on pool {pool!r} (it serves {', '.join(pools)})",
+                )
+            ]
+        )
+    if trigger_source is None:
+        return candidates[0] if candidates else None
+    if trigger_source not in events.TRIGGER_BY_SOURCE:
+        raise InputError(
+            [Problem(stack.path, fn.origin.line, fn.origin.field, f"unknown Cognito triggerSource {trigger_source!r}")],
+            hint="`hookctl event cognito --list` lists them.",
+        )
+    wanted = events.TRIGGER_BY_SOURCE[trigger_source]
+    for pt in candidates:
+        if pt.trigger == wanted:
+            return pt
+    served = sorted({t.trigger for t in fn.triggers})
+    raise InputError(
+        [
+            Problem(
+                stack.path,
+                fn.origin.line,
+                fn.origin.field,
+                f"{trigger_source} goes to the {wanted} trigger; function {fn.name} serves "
+                f"{', '.join(served) or 'no trigger'}",
+            )
+        ]
+    )
+
+
+def _lock_file(stack: Stack, name: str, filename: str) -> str | None:
+    path = os.path.join(stack.stack_dir, "locks", name, filename)
+    return path if os.path.isfile(path) else None
+
+
+# -- dependency cache ---------------------------------------------------------------------
+
+
+class DependencyCache:
+    """npm (and pip) dependency sets installed once, keyed by their content, and reused.
+
+    ``<root>/npm/<key>/node_modules`` for Node.js, ``<root>/pip/<key>`` for
+    Python. The key covers the dependency list and the lock file, if one is
+    kept beside the stack (``locks/<name>/package-lock.json``); without one,
+    hookctl generates a lock file (``npm install --package-lock-only``) and
+    installs exactly that with ``npm ci``.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        runner: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+        progress: Progress | None = None,
+    ) -> None:
+        self.root = os.path.abspath(root)
+        self._lock = threading.Lock()  # parallel cases never install the same set twice
+        self._run = runner
+        self._say = progress or (lambda _m: None)
+
+    @staticmethod
+    def default_root() -> str:
+        configured = os.environ.get("HOOKCTL_CACHE_DIR")
+        if configured:
+            return configured
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "hookctl")
+
+    def _key(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
+        lock_digest = None
+        if lock is not None:
+            with open(lock, "rb") as fh:
+                lock_digest = hashlib.sha256(fh.read()).hexdigest()
+        text = json.dumps(
+            {"format": CACHE_FORMAT, "language": language, "deps": [list(d) for d in deps], "lock": lock_digest},
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def path(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
+        sub = "pip" if language == "py" else "npm"
+        return os.path.join(self.root, sub, self._key(language, deps, lock))
+
+    def find(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str | None:
+        """The installed set, or None when it was never installed."""
+        if not deps:
+            return None
+        path = self.path(language, deps, lock)
+        return path if os.path.isfile(os.path.join(path, ".hookctl-complete")) else None
+
+    def install(self, address: str, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
+        with self._lock:
+            return self._install(address, language, deps, lock)
+
+    def _install(self, address: str, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
+        found = self.find(language, deps, lock)
+        if found or not deps:
+            return found or ""
+        final = self.path(language, deps, lock)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        work = tempfile.mkdtemp(prefix=".install-", dir=os.path.dirname(final))
+        try:
+            if language == "py":
+                self._install_pip(address, deps, lock, work)
+            else:
+                self._install_npm(address, deps, lock, work)
+            with open(os.path.join(work, ".hookctl-complete"), "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"dependencies": [list(d) for d in deps]}) + "\n")
+            try:
+                os.rename(work, final)
+            except OSError:
+                if not self.find(language, deps, lock):  # another run won the race: keep theirs
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return final
+
+    def _install_npm(self, address: str, deps: Sequence[tuple[str, str]], lock: str | None, work: str) -> None:
+        package = {"name": "hookctl-local-run", "version": "0.0.0", "private": True, "dependencies": dict(deps)}
+        with open(os.path.join(work, "package.json"), "w", encoding="utf-8") as fh:
+            json.dump(package, fh, indent=2, sort_keys=True)
+        common = ["--ignore-scripts", "--no-audit", "--no-fund"]
+        if lock is not None:
+            shutil.copyfile(lock, os.path.join(work, "package-lock.json"))
+        else:
+            self._say(f"{address}: npm install --package-lock-only ({len(deps)} packages)")
+            self._command(address, ["npm", "install", "--package-lock-only", *common], work)
+        self._say(f"{address}: npm ci ({len(deps)} packages)")
+        self._command(address, ["npm", "ci", "--omit=dev", *common], work)
+
+    def _install_pip(self, address: str, deps: Sequence[tuple[str, str]], lock: str | None, work: str) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--target",
+            work,
+            "--no-input",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+        ]
+        if lock is not None:
+            command += ["--constraint", lock]
+        command += [f"{name}=={version}" for name, version in deps]
+        self._say(f"{address}: pip install ({len(deps)} packages)")
+        self._command(address, command, work)
+
+    def _command(self, address: str, command: list[str], cwd: str) -> None:
+        try:
+            result = self._run(
+                command,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                check=False,
+                timeout=INSTALL_TIMEOUT_S,
+            )
+        except FileNotFoundError:
+            raise RunError(
+                f"installing dependencies of {address}: `{command[0]}` not found",
+                hint="Install Node.js and npm." if command[0] == "npm" else None,
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise RunError(
+                f"installing dependencies of {address}: `{' '.join(command)}` took over {INSTALL_TIMEOUT_S} s"
+            ) from None
+        if result.returncode != 0:
+            tail = "\n".join("  " + line for line in (result.stderr or result.stdout).strip().splitlines()[-LOG_TAIL:])
+            raise RunError(
+                f"installing dependencies of {address}: `{' '.join(command)}` failed "
+                f"(exit code {result.returncode})\n{tail}"
+            )
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def node_version(node: str = "node") -> tuple[int, ...] | None:
+    """The local Node.js version, or None when there is no usable ``node``."""
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"v(\d+)\.(\d+)\.(\d+)", out.stdout.strip())
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def runtime_major(runtime: str) -> int | None:
+    """``node22`` → 22, ``nodejs20.x`` → 20, ``python3.13`` → None."""
+    match = re.match(r"node(?:js)?(\d+)", runtime)
+    return int(match.group(1)) if match else None
+
+
+class Runner:
+    """Runs invocations, each in its own subprocess and temporary work directory."""
+
+    def __init__(
+        self,
+        *,
+        node_modules: str | None = None,
+        cache: DependencyCache | None = None,
+        install_deps: bool = False,
+        node: str = "node",
+        python: str = sys.executable,
+        kill_grace_s: float = KILL_GRACE_S,
+    ) -> None:
+        self.node_modules = os.path.abspath(node_modules) if node_modules else None
+        if self.node_modules and not os.path.isdir(self.node_modules):
+            raise RunError(f"--node-modules {node_modules}: no such directory")
+        self.cache = cache or DependencyCache(DependencyCache.default_root())
+        self.install_deps = install_deps
+        self.node = node
+        self.python = python
+        self.kill_grace_s = kill_grace_s
+
+    # Version checks: the machine's interpreter stands in for the platform's runtime.
+    def _runtime_warnings(self, inv: Invocation) -> list[str]:
+        if inv.language == "py":
+            wanted = inv.runtime.removeprefix("python")
+            here = ".".join(str(p) for p in sys.version_info[:2])
+            return [] if wanted == here else [f"Python {here} stands in for the {inv.runtime} runtime"]
+        version = node_version(self.node)
+        if version is None:
+            raise RunError(
+                f"cannot run {inv.address}: no `{self.node}` (Node.js) found",
+                hint="Install Node.js 18 or later and put `node` on PATH.",
+            )
+        if version[0] < 18:
+            raise RunError(
+                f"cannot run {inv.address}: Node.js {'.'.join(map(str, version))} is too old for {inv.runtime}",
+                hint="Install Node.js 18 or later.",
+            )
+        major = runtime_major(inv.runtime)
+        if major is not None and major != version[0]:
+            return [f"Node.js {'.'.join(map(str, version))} stands in for the {inv.runtime} runtime"]
+        return []
+
+    def run(self, inv: Invocation) -> RunResult:
+        notes = self._runtime_warnings(inv)
+        warnings = list(inv.warnings)
+        with tempfile.TemporaryDirectory(prefix="hookctl-run-") as work:
+            handler_path = os.path.join(work, inv.filename)
+            os.makedirs(os.path.dirname(handler_path), exist_ok=True)
+            with open(handler_path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(inv.source)
+            python_path: list[str] = []
+            if inv.language == "js":
+                # No "type": a .js handler is CommonJS, as on Auth0 and in a Lambda zip without package.json.
+                with open(os.path.join(work, "package.json"), "w", encoding="utf-8") as fh:
+                    fh.write('{"private": true}\n')
+                warnings += self._link_node_modules(inv, os.path.join(work, "node_modules"))
+            elif inv.dependencies:
+                found = self._dependencies(inv)
+                if found:
+                    python_path.append(found)
+                else:
+                    warnings.append(
+                        f"dependencies not installed ({', '.join(n for n, _ in inv.dependencies)}); "
+                        "run with --install-deps"
+                    )
+            records = os.path.join(work, "records.jsonl")
+            job = {
+                "kind": inv.kind,
+                "file": handler_path,
+                "export": inv.export,
+                "trigger": inv.trigger,
+                "event": inv.event,
+                "secrets": dict(inv.secrets),
+                "cache": dict(inv.cache_seed),
+                "timeout_ms": inv.timeout_ms,
+                "records": records,
+                "python_path": python_path,
+                "context": {
+                    "function_name": inv.name,
+                    "memory_mb": inv.memory_mb,
+                    "region": inv.region,
+                    "request_id": str(uuid.uuid4()),
+                },
+            }
+            job_path = os.path.join(work, "job.json")
+            with open(job_path, "w", encoding="utf-8") as fh:
+                json.dump(job, fh)
+            open(records, "w").close()
+            if inv.language == "py":
+                command = [self.python, "-X", "utf8", PYTHON_HARNESS, job_path]
+            else:
+                command = [self.node, NODE_HARNESS, job_path]
+            exit_code, killed, stderr = self._spawn(command, work, self._environment(inv, work), inv.timeout_ms)
+            result = _read_records(inv, records, exit_code, killed, stderr, work)
+        result.warnings = list(dict.fromkeys([*warnings, *result.warnings]))
+        result.notes = notes
+        if result.error is not None:
+            result.location = source_line(inv.source, f"{result.error.stack}\n{result.error.message}", inv.filename)
+        if inv.kind == "cognito" and result.status == "ok":
+            _check_cognito_answer(inv, result)
+        return result
+
+    def _dependencies(self, inv: Invocation) -> str | None:
+        if self.install_deps:
+            return self.cache.install(inv.address, inv.language, inv.dependencies, inv.lock_file) or None
+        return self.cache.find(inv.language, inv.dependencies, inv.lock_file)
+
+    def _link_node_modules(self, inv: Invocation, target: str) -> list[str]:
+        """node_modules for the run: the override directory, else the cache, else a test shim.
+
+        Auth0 only resolves an action's declared dependencies, so cached and
+        shimmed packages are linked only when declared; everything in the
+        --node-modules directory is linked (it stands in for whatever the test
+        needs, the AWS SDK bundled in the Lambda runtime included).
+        """
+        warnings: list[str] = []
+        links: dict[str, str] = {}
+        installed = self._dependencies(inv) if inv.dependencies else None
+        for name, _version in inv.dependencies:
+            if installed and os.path.isdir(os.path.join(installed, "node_modules", name)):
+                links[name] = os.path.join(installed, "node_modules", name)
+            elif os.path.isdir(os.path.join(SHIMS_DIR, name)):
+                links[name] = os.path.join(SHIMS_DIR, name)
+            else:
+                links[name] = ""
+        if self.node_modules:
+            links.update({name: os.path.join(self.node_modules, name) for name in _packages_in(self.node_modules)})
+        missing = sorted(name for name, path in links.items() if not path)
+        if missing:
+            warnings.append(
+                f"not installed: {', '.join(missing)}; run with --install-deps (or give --node-modules DIR)"
+            )
+        for name, path in links.items():
+            if path:
+                link = os.path.join(target, name)
+                os.makedirs(os.path.dirname(link), exist_ok=True)
+                os.symlink(path, link, target_is_directory=True)
+        return warnings
+
+    def _environment(self, inv: Invocation, work: str) -> dict[str, str]:
+        """A clean environment: nothing of hookctl's own (no credentials, no NODE_OPTIONS)."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": work,
+            "TMPDIR": work,
+            "TZ": "UTC",
+            "LANG": "C.UTF-8",
+        }
+        if inv.kind == "cognito":
+            handler_module = inv.filename.rsplit(".", 1)[0]
+            env.update(
+                {
+                    "AWS_REGION": inv.region,
+                    "AWS_DEFAULT_REGION": inv.region,
+                    "AWS_LAMBDA_FUNCTION_NAME": inv.name,
+                    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(inv.memory_mb),
+                    "AWS_EXECUTION_ENV": f"AWS_Lambda_{inv.runtime}",
+                    "LAMBDA_TASK_ROOT": work,
+                    "_HANDLER": f"{handler_module}.{inv.export}",
+                }
+            )
+            env.update({str(k): str(v) for k, v in inv.environment.items()})
+        if inv.language == "py":
+            env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "PYTHONNOUSERSITE": "1"})
+        return env
+
+    def _spawn(
+        self, command: list[str], cwd: str, env: dict[str, str], timeout_ms: int
+    ) -> tuple[int | None, bool, str]:
+        """Run the harness; kill its whole process group if it outlives the limit plus the grace."""
+        try:
+            proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise RunError(f"cannot start `{command[0]}`: {exc.strerror}") from None
+        try:
+            _out, err = proc.communicate(timeout=timeout_ms / 1000 + self.kill_grace_s)
+            return proc.returncode, False, err.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            _out, err = proc.communicate()
+            return proc.returncode, True, err.decode("utf-8", "replace")
+
+
+def _packages_in(root: str) -> list[str]:
+    names: list[str] = []
+    for entry in sorted(os.listdir(root)):
+        path = os.path.join(root, entry)
+        if entry.startswith(".") or not os.path.isdir(path):
+            continue
+        if entry.startswith("@"):
+            names += [f"{entry}/{sub}" for sub in sorted(os.listdir(path)) if os.path.isdir(os.path.join(path, sub))]
+        else:
+            names.append(entry)
+    return names
+
+
+def _read_records(inv: Invocation, path: str, exit_code: int | None, killed: bool, stderr: str, work: str) -> RunResult:
+    result = RunResult(
+        inv.address, inv.kind, inv.trigger, inv.trigger_source, "crashed", inv.timeout_ms, source_file=inv.filename
+    )
+    done: dict[str, Any] | None = None
+    exit_record: dict[str, Any] | None = None
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for raw in fh:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # a line cut short by a kill
+            kind = entry.get("t")
+            if kind == "log":
+                result.logs.append(LogLine(str(entry.get("level", "log")), _clean(str(entry.get("text", "")), work)))
+            elif kind == "api":
+                result.api_calls.append(ApiCall(str(entry.get("method")), tuple(entry.get("args") or ())))
+            elif kind == "warn":
+                result.warnings.append(str(entry.get("text")))
+            elif kind == "shim":
+                result.shims.append(str(entry.get("package")))
+            elif kind == "done":
+                done = entry
+            elif kind == "exit":
+                exit_record = entry
+    if done is not None:
+        result.status = str(done.get("status"))
+        result.duration_ms = float(done.get("duration_ms") or 0.0)
+        result.result = done.get("result")
+        if done.get("error"):
+            raw_error = done["error"]
+            result.error = HandlerError(
+                name=str(raw_error.get("name") or "Error"),
+                message=_clean(str(raw_error.get("message") or ""), work),
+                stack=_clean_stack(str(raw_error.get("stack") or ""), work),
+                phase=str(raw_error.get("phase") or "run"),
+            )
+    elif killed:
+        result.status = "timeout"
+        result.duration_ms = float(inv.timeout_ms)
+        result.warnings.append("the handler ignored its time limit; hookctl killed it")
+    else:
+        result.status = "crashed"
+        code = exit_record.get("code") if exit_record else exit_code
+        if exit_record and exit_record.get("by") == "process.exit":
+            message = f"the handler called process.exit({code}) before returning"
+        else:
+            message = f"the handler's process ended (exit code {code}) before the handler returned"
+        tail = "\n".join(_clean(stderr, work).strip().splitlines()[-LOG_TAIL:])
+        result.error = HandlerError("ProcessExited", message, tail, "run")
+    if result.status == "timeout" and result.error is None:
+        result.error = HandlerError("Timeout", f"timed out after {inv.timeout_ms} ms (the trigger's time limit)")
+    result.shims = list(dict.fromkeys(result.shims))
+    return result
+
+
+def _check_cognito_answer(inv: Invocation, result: RunResult) -> None:
+    """What Cognito itself would refuse in the function's answer."""
+    if inv.trigger in COGNITO_ASYNC_TRIGGERS:
+        return
+    if result.result is None:
+        result.status = "error"
+        result.error = HandlerError(
+            "InvalidLambdaResponseException",
+            "Unrecognizable lambda output: the handler returned nothing; Cognito expects the event back",
+        )
+        return
+    if inv.trigger == "PreSignUp" and inv.trigger_source != "PreSignUp_AdminCreateUser":
+        response = result.result.get("response") if isinstance(result.result, dict) else None
+        request = inv.event.get("request")
+        attributes = request.get("userAttributes") if isinstance(request, Mapping) else None
+        attributes = attributes if isinstance(attributes, Mapping) else {}
+        if isinstance(response, dict):
+            for flag, attribute in (("autoVerifyEmail", "email"), ("autoVerifyPhone", "phone_number")):
+                if response.get(flag) is True and not attributes.get(attribute):
+                    result.status = "error"
+                    result.error = HandlerError(
+                        "InvalidLambdaResponseException",
+                        f"{flag} is true but the user has no {attribute}: Cognito fails the sign-up",
+                    )
+                    return
+
+
+def _clean(text: str, work: str) -> str:
+    """Work-directory paths become bare file names, so messages read ``index.mjs:12``."""
+    text = text.replace("file://" + work + "/", "").replace(work + os.sep, "")
+    return text.replace(os.path.realpath(work) + os.sep, "")
+
+
+def _clean_stack(stack: str, work: str) -> str:
+    """Drop the harness's own frames and node's internals: only the handler's lines matter."""
+    noise = ("provisioner/runner/", "node:internal", "(node:", "at new Promise (<anonymous>)")
+    lines = [line for line in _clean(stack, work).splitlines() if not any(n in line for n in noise)]
+    return "\n".join(lines)
+
+
+def _short_json(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- text output ----------------------------------------------------------------------------
+
+
+def source_line(source: str, stack: str, filename: str) -> str | None:
+    """The handler's source line a stack trace points at (``index.mjs:12``), for error messages."""
+    # Node.js names the innermost frame first ("index.mjs:12:5"); Python last ('File "x.py", line 12').
+    python_frames = re.findall(r'File "' + re.escape(filename) + r'", line (\d+)', stack)
+    match = re.search(re.escape(filename) + r":(\d+)", stack)
+    if python_frames:
+        number = int(python_frames[-1])
+    elif match:
+        number = int(match.group(1))
+    else:
+        return None
+    lines = source.splitlines()
+    if 1 <= number <= len(lines):
+        return f"{filename}:{number}: {lines[number - 1].strip()}"
+    return None
+
+
+def describe(result: RunResult) -> str:
+    """A human summary of a run: outcome, calls or answer, logs, warnings."""
+    where = result.trigger_source or result.trigger
+    lines = [f"{result.address} ({where}): {result.outcome} in {result.duration_ms:.0f} ms"]
+    if result.error:
+        lines.append(f"  error: {result.error.headline()}")
+        if result.error.phase == "load":
+            lines.append("    (while loading the handler)")
+        if result.location:
+            lines.append(f"    at {result.location}")
+        for line in result.error.stack.splitlines()[:8]:
+            if line.strip() and line.strip() != result.error.headline():
+                lines.append(f"    {line.strip()}")
+        if result.client_message:
+            lines.append(f"  Cognito answers the client: {result.client_message}")
+        if result.kind == "auth0" and result.trigger in AUTH0_NON_BLOCKING:
+            lines.append(f"  ({result.trigger} does not block: the user is unaffected; Auth0 logs the failure)")
+    if result.kind == "auth0":
+        if result.api_calls:
+            lines.append("  api calls:")
+            lines += [f"    {call.describe()}" for call in result.api_calls]
+        else:
+            lines.append("  api calls: none")
+    elif result.status == "ok":
+        lines.append(
+            "  response: "
+            + json.dumps(
+                result.result.get("response")
+                if isinstance(result.result, dict) and "response" in result.result
+                else result.result,
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        )
+    if result.logs:
+        lines.append("  logs:")
+        lines += ["    " + line.text.replace("\n", "\n    ") for line in result.logs]
+    for shim in result.shims:
+        lines.append(f"  note: used hookctl's test shim for {shim} (not the real package; --install-deps for it)")
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning}")
+    for note in result.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
