@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -62,8 +63,8 @@ def write_stack(root: Path, actions: int, triggers: int) -> str:
     return str(path)
 
 
-def run_case(actions: int, triggers: int, latency: float) -> dict[str, Any]:
-    emu = Auth0Emulator(EmulatorConfig(latency_seconds=latency, syntax_check="off")).start()
+def run_case(actions: int, triggers: int, latency: float, rate: float | None = None) -> dict[str, Any]:
+    emu = Auth0Emulator(EmulatorConfig(latency_seconds=latency, syntax_check="off", rate_limit_per_second=rate)).start()
     os.environ["SSL_CERT_FILE"] = str(emu.ca_file)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -92,6 +93,8 @@ def run_case(actions: int, triggers: int, latency: float) -> dict[str, Any]:
             t0 = time.perf_counter()
             apply_plan(planned, None, options)
             result["apply_s"] = time.perf_counter() - t0 + result["plan_s"]
+            # Process-wide peak resident set size so far (sizes run in ascending order).
+            result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             result["apply_calls"] = _api(emu.counts) + result["plan_calls"]
             result["apply_by_endpoint"] = dict(emu.counts)
             emu.reset_counts()
@@ -118,30 +121,51 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--sizes", default="1:1,10:2,50:5,100:5", help="actions:triggers pairs")
+    parser.add_argument("--rate-sizes", default="1:1,10:2", help="sizes also run against a 2 requests/s tenant")
     args = parser.parse_args(argv)
+    import auth0.management  # noqa: F401 - import the SDK before timing anything
+
     rows = []
     for pair in args.sizes.split(","):
         actions, triggers = (int(x) for x in pair.split(":"))
         rows.append(run_case(actions, triggers, args.latency_ms / 1000))
         print(f"  done {actions} actions / {triggers} triggers", file=sys.stderr)
+    limited = []
+    for pair in filter(None, args.rate_sizes.split(",")):
+        actions, triggers = (int(x) for x in pair.split(":"))
+        limited.append(run_case(actions, triggers, args.latency_ms / 1000, rate=2.0))
+        print(f"  done {actions} actions / {triggers} triggers at 2 requests/s", file=sys.stderr)
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
     out = [
         f"### Auth0: {args.latency_ms:.0f} ms emulated latency per request — {machine}",
         "",
         "| actions | triggers | plan calls (min) | plan s | first apply calls | first apply s "
-        "| write calls (min) | no-op apply calls | no-op writes | no-op s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| write calls (min) | no-op apply calls | no-op writes | no-op s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        writes = sum(n for (m, p), n in r["apply_by_endpoint"].items() if m != "GET" and p != "/oauth/token")
-        out.append(
-            f"| {r['actions']} | {r['triggers']} | {r['plan_calls']} ({r['min_plan_calls']}) | {r['plan_s']:.2f} "
-            f"| {r['apply_calls']} | {r['apply_s']:.2f} | {writes} ({r['min_apply_writes']}) "
-            f"| {r['noop_calls']} | {r['noop_writes']} | {r['noop_s']:.2f} |"
-        )
+    out += [_row(r) for r in rows]
+    if limited:
+        out += [
+            "",
+            f"### Auth0: the same, against a tenant limited to 2 requests/second — {machine}",
+            "",
+            "| actions | triggers | plan calls (min) | plan s | first apply calls | first apply s "
+            "| write calls (min) | no-op apply calls | no-op writes | no-op s | peak RSS MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        out += [_row(r) for r in limited]
     text = "\n".join(out) + "\n"
     print(text)
     return text
+
+
+def _row(r: dict[str, Any]) -> str:
+    writes = sum(n for (m, p), n in r["apply_by_endpoint"].items() if m != "GET" and p != "/oauth/token")
+    return (
+        f"| {r['actions']} | {r['triggers']} | {r['plan_calls']} ({r['min_plan_calls']}) | {r['plan_s']:.2f} "
+        f"| {r['apply_calls']} | {r['apply_s']:.2f} | {writes} ({r['min_apply_writes']}) "
+        f"| {r['noop_calls']} | {r['noop_writes']} | {r['noop_s']:.2f} | {r['peak_mib']:.1f} |"
+    )
 
 
 if __name__ == "__main__":

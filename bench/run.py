@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py
+.venv/bin/python bench/run.py
 """
 
 from __future__ import annotations
@@ -21,6 +21,38 @@ def _load(name: str) -> object:
     return module
 
 
+def startup(runs: int = 7) -> str:
+    """Median wall time of `hookctl --help` and `hookctl validate` (SDK imports are deferred)."""
+    import os
+    import platform
+    import statistics
+    import subprocess
+    import time
+
+    hookctl = str(Path(sys.executable).parent / "hookctl")
+    repo = HERE.parent
+    env = {**os.environ, "SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/bench"}
+    rows = []
+    for args in (["--help"], ["validate", "-s", "stacks/example.yaml"]):
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run([hookctl, *args], cwd=repo, env=env, capture_output=True, check=True)
+            times.append(time.perf_counter() - t0)
+        rows.append(f"| `hookctl {' '.join(args)}` | {statistics.median(times):.3f} | {min(times):.3f} |")
+    machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
+    return "\n".join(
+        [
+            f"### CLI start-up — {machine}",
+            "",
+            f"| command | median s ({runs} runs) | best s |",
+            "|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
 def main() -> None:
     parts = [
         "# Benchmark results",
@@ -32,6 +64,7 @@ def main() -> None:
         f"Run on {datetime.date.today().isoformat()}.",
         "",
     ]
+    parts.append(startup())
     for name in ("bench_auth0", "bench_cognito"):
         if (HERE / f"{name}.py").exists():
             print(f"running {name} …", file=sys.stderr)
