@@ -1,0 +1,1153 @@
+"""The Cognito provider: Lambda functions, their Cognito permissions, and user pool triggers.
+
+Two parts, both talking to AWS only through boto3's standard chain (region,
+credentials, profile; ``AWS_ENDPOINT_URL`` points it at moto in tests and the
+sandbox — there is no test-only path here):
+
+``LambdaCognitoClient``
+    the thin client: only the calls hookctl needs, domain arguments in, plain
+    values out, botocore errors translated into ``ProviderError`` naming the
+    resource and the API call (never the request's parameters: they may hold
+    secret environment values). Multi-step sequences live here: creating a
+    role (cleaned up if a later step fails), waiting for a function to be
+    ready after every write, idempotent permissions, and the read-modify-write
+    of a user pool. Every API call is counted (``calls``) through botocore's
+    ``before-call`` event.
+``CognitoProvider``
+    reads the live systems into normalised documents, and plans. The pure
+    half — names, documents, pool edits, operations — is ``cognito_plan``.
+
+Calls a plan makes (the read budget), for F functions declared, P pools:
+
+- ``lambda:ListFunctions``: one paginated call for every function (50 a page);
+  never a GetFunction per function. It returns configuration, CodeSha256 and
+  the description, where hookctl keeps its build digest.
+- ``cognito-idp:DescribeUserPool``: one per pool (the environment's pools and
+  pools the state still records triggers on).
+- ``lambda:GetPolicy``: one per function hookctl manages that exists.
+- ``lambda:ListTags``: only where ownership must be proven — a declared
+  function that exists but that the state does not record (a fresh runner),
+  and, with ``prune: true``, functions named like this stack's that the state
+  does not record. Zero on a runner whose state is current.
+- ``iam:ListRoles`` (one, paginated, by hookctl's path for the stack
+  environment) plus ``ListAttachedRolePolicies`` and ``GetRolePolicy`` per
+  role, only when a function's role is hookctl's to create, or with prune.
+- ``secretsmanager:DescribeSecret``: one per Secrets Manager secret named by
+  name rather than ARN (the reference and the role's policy use the ARN).
+- ``sts:GetCallerIdentity``: only when no pool or function shows the account.
+
+Apply writes only what changed: an unchanged function is neither uploaded nor
+reconfigured; a pool gets one UpdateUserPool per apply whatever the number of
+its triggers that change (plus a DescribeUserPool before and after).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import glob
+import hashlib
+import json
+import logging
+import os
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, WaiterError
+
+from ..diff import Resource
+from ..errors import HookctlError, InputError, Problem, ProviderError, StaleError
+from ..model import Function, Stack
+from ..plan import Operation, ResourceChange
+from .base import Client, Context, Live, Provider
+from .cognito_plan import (
+    MAX_DESCRIPTION,
+    PROVIDER,
+    SENDER_TRIGGERS,
+    STATEMENT_PREFIX,
+    TAG_FUNCTION,
+    VANISHING_ON_EMULATORS,
+    VERSIONED_TRIGGERS,
+    Names,
+    OperationPlanner,
+    PoolView,
+    address_entry,
+    address_function,
+    address_permission,
+    address_role,
+    arn_parts,
+    check_environment,
+    cognito_statements,
+    desired_function_doc,
+    desired_role_doc,
+    function_arn,
+    lambda_config_mismatches,
+    live_function_doc,
+    live_role_doc,
+    merge_lambda_config,
+    permission_doc,
+    pool_digest,
+    pool_entries,
+    role_arn,
+    role_logical_name,
+    secret_resource_arns,
+    settings_changes,
+    skip_covered_deletes,
+    update_request,
+    with_marker,
+)
+from .cognito_plan import (
+    last_modified as pool_last_modified,
+)
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Lambda accepts a zip of at most 50 MB in the request itself; larger ones go through S3.
+MAX_DIRECT_UPLOAD = 50 * 1024 * 1024
+# A role IAM has just created can take seconds before Lambda may assume it.
+ROLE_PROPAGATION_SECONDS = 60.0
+ROLE_NOT_READY = ("cannot be assumed by Lambda", "does not have permissions to call")
+
+
+class LambdaCognitoClient(Client):
+    """The only object a Cognito plan's operations run against."""
+
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "create_role",
+            "update_role",
+            "delete_role",
+            "create_function",
+            "update_function_code",
+            "update_function_configuration",
+            "delete_function",
+            "add_permission",
+            "remove_permission",
+            "update_pool_triggers",
+        }
+    )
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        waiter_delay: int = 1,
+        waiter_max_attempts: int = 300,
+        role_propagation_seconds: float = ROLE_PROPAGATION_SECONDS,
+    ) -> None:
+        self.session = session
+        self.sleep = sleep
+        self.waiter_delay = waiter_delay
+        self.waiter_max_attempts = waiter_max_attempts
+        self.role_propagation_seconds = role_propagation_seconds
+        # "service:Operation" -> number of API calls made (retries of one call count once).
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._clients: dict[str, Any] = {}
+
+    # -- plumbing -----------------------------------------------------------------------
+    @property
+    def region(self) -> str:
+        return str(self.session.region_name)
+
+    def _aws(self, service: str) -> Any:
+        if service not in self._clients:
+            client = self.session.client(service)  # type: ignore[call-overload]
+            client.meta.events.register("before-call", self._count)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+
+    @property
+    def lambda_(self) -> LambdaClient:
+        return self._aws("lambda")
+
+    @property
+    def cognito(self) -> CognitoIdentityProviderClient:
+        return self._aws("cognito-idp")
+
+    @property
+    def iam(self) -> IAMClient:
+        return self._aws("iam")
+
+    @property
+    def secretsmanager(self) -> SecretsManagerClient:
+        return self._aws("secretsmanager")
+
+    @property
+    def sts(self) -> STSClient:
+        return self._aws("sts")
+
+    def writes(self) -> dict[str, int]:
+        """Calls that are not reads (Get/List/Describe), e.g. to prove a re-apply wrote nothing."""
+        return {name: n for name, n in self.calls.items() if not _is_read(name)}
+
+    def _call(self, call: str, resource: str, fn: Callable[[], T], *, redact: Iterable[str] = ()) -> T:
+        # With no "missing" codes, _maybe returns whatever fn returned.
+        return cast(T, self._maybe(call, resource, fn, missing=(), redact=redact))
+
+    def _maybe(
+        self, call: str, resource: str, fn: Callable[[], T], *, missing: Iterable[str], redact: Iterable[str] = ()
+    ) -> T | None:
+        """``fn()`` with botocore errors translated; None when the error code is one of ``missing``."""
+        try:
+            return fn()
+        except ClientError as exc:
+            if _code(exc) in set(missing):
+                return None
+            raise _translate(exc, call, resource, redact) from None
+        except ParamValidationError:
+            # Its text quotes the parameters, which may hold secret values.
+            raise ProviderError(
+                PROVIDER,
+                call,
+                resource,
+                "the request did not pass botocore's validation",
+                hint="This is a hookctl bug; rerun with --debug and report it.",
+            ) from None
+        except BotoCoreError as exc:
+            # Connection, credential and region errors: their text names endpoints, never parameters.
+            raise ProviderError(PROVIDER, call, resource, f"{type(exc).__name__}: {exc}") from None
+
+    # -- reads (the provider's, never an operation) ---------------------------------------
+    def list_functions(self) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for page in self.lambda_.get_paginator("list_functions").paginate():
+                found.extend(dict(f) for f in page.get("Functions", []))
+            return found
+
+        return self._call("ListFunctions", f"the functions of {self.region}", run)
+
+    def list_tags(self, arn: str, resource: str) -> dict[str, str]:
+        return dict(self._call("ListTags", resource, lambda: self.lambda_.list_tags(Resource=arn)).get("Tags", {}))
+
+    def function_policy(self, name: str, resource: str) -> dict[str, Any] | None:
+        """The function's resource policy, or None when it has no statement at all."""
+        answer = self._maybe(
+            "GetPolicy", resource, lambda: self.lambda_.get_policy(FunctionName=name), missing=[_NOT_FOUND]
+        )
+        if answer is None:
+            return None
+        policy = json.loads(answer["Policy"])
+        return policy if isinstance(policy, dict) else None
+
+    def describe_pool(self, user_pool_id: str, resource: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        answer = self._maybe(
+            "DescribeUserPool",
+            resource,
+            lambda: self.cognito.describe_user_pool(UserPoolId=user_pool_id),
+            missing=[_NOT_FOUND] if missing_ok else [],
+        )
+        return None if answer is None else dict(answer["UserPool"])
+
+    def list_roles(self, path_prefix: str) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for page in self.iam.get_paginator("list_roles").paginate(PathPrefix=path_prefix):
+                found.extend(dict(r) for r in page.get("Roles", []))
+            return found
+
+        return self._call("ListRoles", f"roles under {path_prefix}", run)
+
+    def role_policies(
+        self, name: str, resource: str, policy_name: str
+    ) -> tuple[list[str], dict[str, Any] | None] | None:
+        """Managed policies attached to a role and its inline policy ``policy_name``; None if the role is gone."""
+        attached = self._maybe(
+            "ListAttachedRolePolicies",
+            resource,
+            lambda: [
+                p["PolicyArn"]
+                for page in self.iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+                for p in page.get("AttachedPolicies", [])
+            ],
+            missing=[_NO_SUCH_ENTITY],
+        )
+        if attached is None:
+            return None
+        answer = self._maybe(
+            "GetRolePolicy",
+            resource,
+            lambda: self.iam.get_role_policy(RoleName=name, PolicyName=policy_name),
+            missing=[_NO_SUCH_ENTITY],
+        )
+        if answer is None:
+            return attached, None
+        document: Any = answer["PolicyDocument"]
+        return attached, dict(json.loads(document) if isinstance(document, str) else document)
+
+    def secret_arn(self, secret_id: str, resource: str) -> str:
+        return str(
+            self._call("DescribeSecret", resource, lambda: self.secretsmanager.describe_secret(SecretId=secret_id))[
+                "ARN"
+            ]
+        )
+
+    def caller_account(self) -> tuple[str, str]:
+        """(partition, account) of the credentials."""
+        answer = self._call("GetCallerIdentity", "the AWS credentials", lambda: self.sts.get_caller_identity())
+        parts = arn_parts(answer["Arn"])
+        return (parts[0] if parts else "aws"), str(answer["Account"])
+
+    def pool_update_shape(self) -> Any:
+        """UpdateUserPool's input shape from botocore's model: what a pool update may carry."""
+        return self.cognito.meta.service_model.operation_model("UpdateUserPool").input_shape
+
+    # -- roles ----------------------------------------------------------------------------
+    def create_role(
+        self,
+        *,
+        address: str,
+        name: str,
+        path: str,
+        description: str,
+        trust: list[str],
+        managed_policies: list[str],
+        secrets_policy: dict[str, Any] | None,
+        tags: dict[str, str],
+    ) -> dict[str, Any]:
+        resource = f"{address} ({name})"
+        answer = self._call(
+            "CreateRole",
+            resource,
+            lambda: self.iam.create_role(
+                RoleName=name,
+                Path=path,
+                Description=description,
+                AssumeRolePolicyDocument=json.dumps(_trust_policy(trust)),
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            ),
+        )
+        try:
+            for arn in managed_policies:
+                self._attach(name, resource, arn)
+            if secrets_policy is not None:
+                self._put_secrets_policy(name, resource, secrets_policy)
+        except HookctlError:
+            # A half-made role would be adopted next time without its policies: remove it.
+            self._delete_role(name, resource)
+            raise
+        return {"Arn": answer["Role"]["Arn"], "RoleName": name}
+
+    def update_role(
+        self,
+        *,
+        address: str,
+        name: str,
+        trust: list[str] | None,
+        attach: list[str],
+        detach: list[str],
+        secrets_policy: dict[str, Any] | None,
+        secrets_policy_changed: bool,
+    ) -> dict[str, Any]:
+        resource = f"{address} ({name})"
+        if trust is not None:
+            self._call(
+                "UpdateAssumeRolePolicy",
+                resource,
+                lambda: self.iam.update_assume_role_policy(
+                    RoleName=name, PolicyDocument=json.dumps(_trust_policy(trust))
+                ),
+            )
+        for arn in attach:
+            self._attach(name, resource, arn)
+        for arn in detach:
+            self._detach(name, resource, arn)
+        if secrets_policy_changed:
+            if secrets_policy is not None:
+                self._put_secrets_policy(name, resource, secrets_policy)
+            else:
+                self._delete_inline(name, resource, _SECRETS_POLICY)
+        return {"RoleName": name}
+
+    def delete_role(self, *, address: str, name: str) -> dict[str, Any]:
+        self._delete_role(name, f"{address} ({name})")
+        return {}
+
+    def _attach(self, name: str, resource: str, arn: str) -> None:
+        self._call("AttachRolePolicy", resource, lambda: self.iam.attach_role_policy(RoleName=name, PolicyArn=arn))
+
+    def _detach(self, name: str, resource: str, arn: str) -> None:
+        self._ignore_missing(
+            "DetachRolePolicy", resource, lambda: self.iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        )
+
+    def _delete_inline(self, name: str, resource: str, policy: str) -> None:
+        self._ignore_missing(
+            "DeleteRolePolicy", resource, lambda: self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        )
+
+    def _put_secrets_policy(self, name: str, resource: str, policy: Mapping[str, Any]) -> None:
+        self._call(
+            "PutRolePolicy",
+            resource,
+            lambda: self.iam.put_role_policy(
+                RoleName=name, PolicyName=_SECRETS_POLICY, PolicyDocument=json.dumps(policy)
+            ),
+        )
+
+    def _delete_role(self, name: str, resource: str) -> None:
+        policies = self.role_policies(name, resource, _SECRETS_POLICY)
+        if policies is None:
+            return
+        inline = self._maybe(
+            "ListRolePolicies",
+            resource,
+            lambda: self.iam.list_role_policies(RoleName=name)["PolicyNames"],
+            missing=[_NO_SUCH_ENTITY],
+        )
+        for arn in policies[0]:
+            self._detach(name, resource, arn)
+        for policy in inline or ():
+            self._delete_inline(name, resource, policy)
+        self._ignore_missing("DeleteRole", resource, lambda: self.iam.delete_role(RoleName=name))
+
+    def _ignore_missing(self, call: str, resource: str, fn: Callable[[], object]) -> None:
+        self._maybe(call, resource, fn, missing=[_NO_SUCH_ENTITY, _NOT_FOUND])
+
+    # -- functions ------------------------------------------------------------------------
+    def create_function(
+        self,
+        *,
+        address: str,
+        name: str,
+        zip_path: str,
+        code_sha256: str,
+        runtime: str,
+        handler: str,
+        role: str,
+        timeout: int,
+        memory: int,
+        description: str,
+        architecture: str,
+        environment: dict[str, str],
+        tags: dict[str, str],
+    ) -> dict[str, Any]:
+        resource = f"{address} ({name})"
+        code = _read_zip(address, zip_path, code_sha256)
+        redact = list(environment.values())
+        waited = 0.0
+        delay = 1.0
+        # Runtime and architecture are checked by the loader; the stubs type them as literals.
+        request: dict[str, Any] = {
+            "FunctionName": name,
+            "Runtime": runtime,
+            "Role": role,
+            "Handler": handler,
+            "Code": {"ZipFile": code},
+            "Description": description,
+            "Timeout": timeout,
+            "MemorySize": memory,
+            "Architectures": [architecture],
+            "Environment": {"Variables": environment},
+            "Tags": tags,
+            "Publish": False,
+        }
+        while True:
+            try:
+                answer = self.lambda_.create_function(**request)
+                break
+            except ClientError as exc:
+                message = str(exc.response.get("Error", {}).get("Message", ""))
+                if (
+                    _code(exc) == "InvalidParameterValueException"
+                    and any(m in message for m in ROLE_NOT_READY)
+                    and waited < self.role_propagation_seconds
+                ):
+                    # IAM is eventually consistent: a role made a moment ago is not yet assumable.
+                    self.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, 8.0)
+                    continue
+                raise _translate(exc, "CreateFunction", resource, redact) from None
+            except (ParamValidationError, BotoCoreError):
+                raise ProviderError(
+                    PROVIDER, "CreateFunction", resource, "the request could not be sent (parameters not shown)"
+                ) from None
+        self._wait("function_active_v2", name, resource)
+        return {"FunctionArn": answer["FunctionArn"], "CodeSha256": answer["CodeSha256"]}
+
+    def update_function_code(
+        self, *, address: str, name: str, zip_path: str, code_sha256: str, architecture: str
+    ) -> dict[str, Any]:
+        resource = f"{address} ({name})"
+        code = _read_zip(address, zip_path, code_sha256)
+        request: dict[str, Any] = {
+            "FunctionName": name,
+            "ZipFile": code,
+            "Architectures": [architecture],
+            "Publish": False,
+        }
+        answer = self._call("UpdateFunctionCode", resource, lambda: self.lambda_.update_function_code(**request))
+        self._wait("function_updated_v2", name, resource)
+        if answer.get("CodeSha256") not in (None, code_sha256):
+            raise ProviderError(
+                PROVIDER,
+                "UpdateFunctionCode",
+                resource,
+                f"Lambda reports CodeSha256 {answer['CodeSha256']}, expected {code_sha256}",
+            )
+        return {"FunctionArn": answer["FunctionArn"], "CodeSha256": answer.get("CodeSha256")}
+
+    def update_function_configuration(
+        self,
+        *,
+        address: str,
+        name: str,
+        runtime: str | None = None,
+        handler: str | None = None,
+        role: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
+        description: str | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        resource = f"{address} ({name})"
+        request: dict[str, Any] = {"FunctionName": name}
+        for key, value in (
+            ("Runtime", runtime),
+            ("Handler", handler),
+            ("Role", role),
+            ("Timeout", timeout),
+            ("MemorySize", memory),
+            ("Description", description),
+        ):
+            if value is not None:
+                request[key] = value
+        if environment is not None:
+            request["Environment"] = {"Variables": environment}
+        answer = self._call(
+            "UpdateFunctionConfiguration",
+            resource,
+            lambda: self.lambda_.update_function_configuration(**request),
+            redact=(environment or {}).values(),
+        )
+        self._wait("function_updated_v2", name, resource)
+        return {"FunctionArn": answer["FunctionArn"]}
+
+    def delete_function(self, *, address: str, name: str) -> dict[str, Any]:
+        self._ignore_missing(
+            "DeleteFunction", f"{address} ({name})", lambda: self.lambda_.delete_function(FunctionName=name)
+        )
+        return {}
+
+    def _wait(self, waiter_name: str, name: str, resource: str) -> None:
+        waiter = self.lambda_.get_waiter(waiter_name)  # type: ignore[call-overload]
+        try:
+            waiter.wait(
+                FunctionName=name, WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_max_attempts}
+            )
+        except WaiterError as exc:  # before BotoCoreError, its base class
+            last: Mapping[str, Any] = exc.last_response if isinstance(exc.last_response, Mapping) else {}
+            config = last.get("Configuration") or {}
+            reason = config.get("LastUpdateStatusReason") or config.get("StateReason") or exc.kwargs.get("reason")
+            raise ProviderError(
+                PROVIDER,
+                "GetFunction",
+                resource,
+                f"the function did not become ready: {reason}",
+                hint="Check the function in the Lambda console; apply again once it is fixed.",
+            ) from None
+        except BotoCoreError as exc:
+            raise ProviderError(PROVIDER, "GetFunction", resource, f"{type(exc).__name__}: {exc}") from None
+
+    # -- permissions ----------------------------------------------------------------------
+    def add_permission(
+        self,
+        *,
+        address: str,
+        function_name: str,
+        statement_id: str,
+        source_arn: str,
+        source_account: str,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        resource = f"{address} ({function_name})"
+        if replace:
+            self._ignore_missing(
+                "RemovePermission",
+                resource,
+                lambda: self.lambda_.remove_permission(FunctionName=function_name, StatementId=statement_id),
+            )
+
+        def add() -> object:
+            return self.lambda_.add_permission(
+                FunctionName=function_name,
+                StatementId=statement_id,
+                Action="lambda:InvokeFunction",
+                Principal="cognito-idp.amazonaws.com",
+                SourceArn=source_arn,
+                SourceAccount=source_account,
+            )
+
+        added = self._maybe("AddPermission", resource, add, missing=["ResourceConflictException"])
+        if added is None:
+            # The statement id exists already (an earlier apply that died, say): keep it if it is the same grant.
+            statements = cognito_statements(self.function_policy(function_name, resource))
+            same = [
+                s
+                for s in statements
+                if s["sid"] == statement_id and s["source_arn"] == source_arn and s["source_account"] == source_account
+            ]
+            if not same:
+                self._ignore_missing(
+                    "RemovePermission",
+                    resource,
+                    lambda: self.lambda_.remove_permission(FunctionName=function_name, StatementId=statement_id),
+                )
+                self._call("AddPermission", resource, add)
+        return {"StatementId": statement_id}
+
+    def remove_permission(self, *, address: str, function_name: str, statement_id: str) -> dict[str, Any]:
+        self._ignore_missing(
+            "RemovePermission",
+            f"{address} ({function_name})",
+            lambda: self.lambda_.remove_permission(FunctionName=function_name, StatementId=statement_id),
+        )
+        return {}
+
+    # -- pools ----------------------------------------------------------------------------
+    def update_pool_triggers(
+        self,
+        *,
+        address: str,
+        pool: str,
+        user_pool_id: str,
+        expected_last_modified: str | None,
+        expected_digest: str,
+        entries: dict[str, dict[str, Any]],
+        remove: list[str],
+    ) -> dict[str, Any]:
+        """Read-modify-write of one pool's LambdaConfig, proving nothing else changed.
+
+        UpdateUserPool resets every setting it is not given, so the request is
+        the pool as just read (only the fields UpdateUserPool accepts) with
+        LambdaConfig edited. Refuses if the pool changed since the plan read
+        it; reads it back after writing and fails, naming the field, if
+        anything besides LambdaConfig moved.
+        """
+        resource = f"pool {pool} ({user_pool_id})"
+        before = self.describe_pool(user_pool_id, resource)
+        assert before is not None
+        moved = pool_last_modified(before) != expected_last_modified
+        # LastModifiedDate alone can miss a change made within its resolution
+        # (moto does not even move it on UpdateUserPool): compare the content too.
+        if moved or pool_digest(before) != expected_digest:
+            raise StaleError(
+                f"{resource} changed since the plan was made"
+                + (f" (LastModifiedDate {expected_last_modified} → {pool_last_modified(before)})" if moved else "")
+                + "; nothing was written to it",
+                hint="Plan again and review the new plan.",
+            )
+        request = update_request(before, self.pool_update_shape())
+        request["UserPoolId"] = user_pool_id
+        current = dict(before.get("LambdaConfig") or {})
+        wanted = merge_lambda_config(current, entries, remove)
+        request["LambdaConfig"] = wanted
+        self._call("UpdateUserPool", resource, lambda: self.cognito.update_user_pool(**request))
+        after = self.describe_pool(user_pool_id, resource)
+        assert after is not None
+        changed = settings_changes(before, after)
+        lost = lambda_config_mismatches(dict(after.get("LambdaConfig") or {}), wanted)
+        if changed or lost:
+            fields = ", ".join(changed + lost)
+            raise ProviderError(
+                PROVIDER,
+                "UpdateUserPool",
+                resource,
+                f"reading the pool back after the update shows {fields} changed, which hookctl did not ask for",
+                hint="Compare the pool with its previous settings in the Cognito console and restore them; "
+                "hookctl re-sent every setting UpdateUserPool accepts exactly as it read it.",
+            )
+        for key in sorted(VANISHING_ON_EMULATORS):
+            if key in before and key not in after:
+                log.warning("%s: %s vanished after UpdateUserPool (a known moto gap; AWS keeps it)", resource, key)
+        return {"LastModifiedDate": pool_last_modified(after)}
+
+
+_SECRETS_POLICY = "hookctl-secrets"
+_NOT_FOUND = "ResourceNotFoundException"  # Lambda, Cognito
+_NO_SUCH_ENTITY = "NoSuchEntity"  # IAM
+
+
+def _trust_policy(services: list[str]) -> dict[str, Any]:
+    principal: Any = services[0] if len(services) == 1 else list(services)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _is_read(name: str) -> bool:
+    operation = name.split(":", 1)[-1]
+    return operation.startswith(("Get", "List", "Describe"))
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+_HINTS = {
+    "AccessDenied": "The credentials lack an IAM permission for this call.",
+    "AccessDeniedException": "The credentials lack an IAM permission for this call.",
+    "UnrecognizedClientException": "Check the AWS credentials (profile, keys, session token).",
+    "ExpiredTokenException": "The AWS session expired; sign in again.",
+}
+
+
+def _translate(exc: ClientError, call: str, resource: str, redact: Iterable[str]) -> ProviderError:
+    """A botocore error as a ``ProviderError``: code and the service's message, never the request.
+
+    Lambda quotes the whole environment in some errors ("String measured:
+    {...}"): that tail is cut, and any value hookctl sent is masked anyway.
+    """
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or "Error")
+    message = str(error.get("Message") or "").split("String measured", 1)[0].strip()
+    for value in redact:
+        if isinstance(value, str) and len(value) >= 4:
+            message = message.replace(value, "****")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    detail = f"{code}: {message}" if message else code
+    return ProviderError(PROVIDER, call, resource, detail, hint=_HINTS.get(code), status=status)
+
+
+def _read_zip(address: str, path: str, code_sha256: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_DIRECT_UPLOAD + 1)
+    except OSError as exc:
+        raise StaleError(
+            f"{address}: the build {path} is gone ({exc.strerror})", hint="Plan again: planning rebuilds it."
+        ) from None
+    if len(data) > MAX_DIRECT_UPLOAD:
+        raise HookctlError(
+            f"{address}: the zip is larger than Lambda's 50 MB direct upload limit",
+            hint="Trim the function's dependencies; upload through S3 is not supported yet.",
+        )
+    actual = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    if actual != code_sha256:
+        raise StaleError(
+            f"{address}: the build changed since the plan was made (CodeSha256 {actual}, plan has {code_sha256})",
+            hint="Plan again and review the new plan.",
+        )
+    return data
+
+
+# -- the provider ----------------------------------------------------------------------------
+
+
+class CognitoProvider(Provider):
+    name: ClassVar[str] = "cognito"
+
+    def __init__(self, client: LambdaCognitoClient) -> None:
+        self._client = client
+
+    @classmethod
+    def from_environment(
+        cls,
+        stack: Stack,
+        *,
+        session: boto3.session.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        waiter_delay: int = 1,
+    ) -> CognitoProvider:
+        """A provider for the stack's environment: region from ``cognito.region``, else boto3's chain."""
+        if session is None:
+            import boto3  # deferred: commands that need no AWS start faster
+
+            target = stack.environment.cognito
+            session = boto3.session.Session(region_name=target.region if target else None)
+        if not session.region_name:
+            raise HookctlError(
+                f"no AWS region for {stack.name}/{stack.environment.name}",
+                hint="Set cognito.region in the environment, or AWS_REGION / AWS_DEFAULT_REGION.",
+            )
+        return cls(LambdaCognitoClient(session, sleep=sleep, waiter_delay=waiter_delay))
+
+    def client(self) -> LambdaCognitoClient:
+        return self._client
+
+    # -- read -----------------------------------------------------------------------------
+    def read(self, ctx: Context) -> Live:
+        stack = ctx.stack
+        names = Names.of(stack)
+        c = self._client
+        pools = self._read_pools(ctx)
+        listed = c.list_functions()
+        partition, account = self._account(pools, listed)
+        by_name = {str(cfg["FunctionName"]): cfg for cfg in listed}
+        declared = {names.function(fn.name): fn for fn in stack.functions}
+
+        owned: dict[str, dict[str, Any]] = {}
+        for physical, fn in declared.items():
+            cfg = by_name.get(physical)
+            if cfg is None:
+                continue
+            address = address_function(fn.name)
+            if not self._recorded(ctx, address, cfg):
+                tags = c.list_tags(cfg["FunctionArn"], f"{address} ({physical})")
+                if not names.owns(tags):
+                    raise HookctlError(
+                        f"{address}: a Lambda function named {physical} exists and is not managed by "
+                        f"{stack.name}/{stack.environment.name}",
+                        hint="Rename the function in the stack, delete the other function, or adopt it by "
+                        f"tagging it hookctl:managed=true, hookctl:stack={stack.name}, "
+                        f"hookctl:environment={stack.environment.name}.",
+                    )
+            owned[fn.name] = cfg
+        orphans = self._orphans(ctx, names, listed, declared) if stack.prune else {}
+
+        live = Live()
+        secret_arns = self._secret_arns(ctx)
+        live.facts = {
+            "region": c.region,
+            "partition": partition,
+            "account": account,
+            "pools": {view.name: view.to_fact() for view in pools.values()},
+            "secret_arns": secret_arns,
+        }
+        functions = {**orphans, **owned}
+        for name, cfg in functions.items():
+            resource = self._live_function(ctx, name, cfg)
+            live.resources[resource.address] = resource
+            live.owned.add(resource.address)
+        self._read_permissions(live, owned, pools)
+        arns = {str(cfg["FunctionArn"]): logical for logical, cfg in functions.items()}
+        for view in pools.values():
+            for trigger, doc in pool_entries(view.lambda_config).items():
+                address = address_entry(view.name, trigger)
+                logical = arns.get(doc["lambda_arn"])
+                live.resources[address] = Resource(
+                    address,
+                    doc,
+                    extra={
+                        "kind": "entry",
+                        "pool": view.name,
+                        "trigger": trigger,
+                        "function": logical,
+                        "name": functions[logical]["FunctionName"] if logical else doc["lambda_arn"],
+                    },
+                )
+                if logical is not None:
+                    live.owned.add(address)
+        self._read_roles(ctx, names, live)
+        return live
+
+    def _read_pools(self, ctx: Context) -> dict[str, PoolView]:
+        target = ctx.stack.environment.cognito
+        wanted: dict[str, tuple[str, bool]] = {}
+        for entry in ctx.state.values():
+            if isinstance(entry, Mapping) and entry.get("kind") == "pool-trigger":
+                wanted[str(entry["pool"])] = (str(entry["user_pool_id"]), False)
+        for name, pool in target.pools.items() if target else ():
+            wanted[name] = (pool.user_pool_id, True)
+        views: dict[str, PoolView] = {}
+        for name, (user_pool_id, declared) in sorted(wanted.items()):
+            # A pool only the state remembers may be gone: nothing to detach then.
+            found = self._client.describe_pool(user_pool_id, f"pool {name} ({user_pool_id})", missing_ok=not declared)
+            if found is not None:
+                views[name] = PoolView.of(name, found)
+        return views
+
+    def _account(self, pools: Mapping[str, PoolView], listed: list[dict[str, Any]]) -> tuple[str, str]:
+        for arn in [v.arn for v in pools.values()] + [str(f["FunctionArn"]) for f in listed]:
+            parts = arn_parts(arn)
+            if parts:
+                return parts[0], parts[2]
+        return self._client.caller_account()
+
+    @staticmethod
+    def _recorded(ctx: Context, address: str, cfg: Mapping[str, Any]) -> bool:
+        """Does the state record this very function (hookctl created or adopted it)?"""
+        entry = ctx.state.get(address)
+        return isinstance(entry, Mapping) and entry.get("arn") == cfg.get("FunctionArn")
+
+    def _orphans(
+        self, ctx: Context, names: Names, listed: list[dict[str, Any]], declared: Mapping[str, Function]
+    ) -> dict[str, dict[str, Any]]:
+        """Functions this stack environment owns that it no longer declares (read only with prune)."""
+        recorded = {
+            str(e.get("arn")): str(e["function"])
+            for e in ctx.state.values()
+            if isinstance(e, Mapping) and e.get("kind") == "function"
+        }
+        declared_logical = {fn.name for fn in declared.values()}
+        found: dict[str, dict[str, Any]] = {}
+        for cfg in listed:
+            physical = str(cfg["FunctionName"])
+            if physical in declared:
+                continue
+            logical = recorded.get(str(cfg["FunctionArn"]))
+            if logical is None:
+                if not physical.startswith(names.prefix):
+                    continue
+                tags = self._client.list_tags(cfg["FunctionArn"], f"function {physical}")
+                if not names.owns(tags):
+                    continue
+                logical = tags.get(TAG_FUNCTION) or physical
+            if logical in declared_logical:
+                logical = physical
+            found[logical] = cfg
+        return found
+
+    def _live_function(self, ctx: Context, logical: str, cfg: Mapping[str, Any]) -> Resource:
+        address = address_function(logical)
+        fn = _declared(ctx.stack, logical)
+        recorded = ctx.state.get(address)
+        plain = set(fn.environment) if fn else set()
+        if isinstance(recorded, Mapping):
+            plain.update(recorded.get("environment") or ())
+        doc = live_function_doc(cfg, plain, ctx.salt)
+        drift = ""
+        code: str | None = None
+        artifact = ctx.artifacts.get(address)
+        if fn is not None and artifact is not None:
+            digest = doc.get("code_digest")
+            if digest and artifact.digest.startswith(digest):
+                code = _handler_source(artifact.zip_path, fn.handler)
+                if cfg.get("CodeSha256") != artifact.code_sha256:
+                    drift = (
+                        f"code changed outside hookctl: the deployed CodeSha256 {cfg.get('CodeSha256')} "
+                        f"is not hookctl's build {artifact.code_sha256} of the same inputs"
+                    )
+            elif digest:
+                code = _cached_source(os.path.dirname(artifact.zip_path), digest, str(cfg.get("Handler") or ""))
+        return Resource(
+            address,
+            doc,
+            code,
+            sensitive=frozenset({"secrets"}),
+            drift=drift,
+            extra={
+                "kind": "function",
+                "function": logical,
+                "name": cfg["FunctionName"],
+                "arn": cfg["FunctionArn"],
+                "code_sha256": cfg.get("CodeSha256"),
+            },
+        )
+
+    def _read_permissions(
+        self, live: Live, owned: Mapping[str, Mapping[str, Any]], pools: Mapping[str, PoolView]
+    ) -> None:
+        by_arn = {view.arn: view.name for view in pools.values()}
+        for logical, cfg in owned.items():
+            physical = str(cfg["FunctionName"])
+            policy = self._client.function_policy(physical, f"{address_function(logical)} ({physical})")
+            chosen: dict[str, dict[str, Any]] = {}
+            for statement in cognito_statements(policy):
+                pool = by_arn.get(statement["source_arn"] or "")
+                if pool is None:
+                    continue
+                ours = str(statement["sid"] or "").startswith(STATEMENT_PREFIX)
+                if pool not in chosen or ours:
+                    chosen[pool] = statement
+            for pool, statement in chosen.items():
+                address = address_permission(logical, pool)
+                live.resources[address] = Resource(
+                    address,
+                    permission_doc(statement["source_arn"], statement["source_account"]),
+                    extra={
+                        "kind": "permission",
+                        "function": logical,
+                        "pool": pool,
+                        "name": physical,
+                        "sid": statement["sid"],
+                    },
+                )
+                if str(statement["sid"] or "").startswith(STATEMENT_PREFIX):
+                    live.owned.add(address)
+
+    def _read_roles(self, ctx: Context, names: Names, live: Live) -> None:
+        stack = ctx.stack
+        wanted = {names.role(fn.name): fn.name for fn in stack.functions if fn.role is None}
+        # With prune, roles are read even when no declared function needs one: a runner without
+        # state must still find the roles of functions the stack no longer declares.
+        if not wanted and not stack.prune:
+            return
+        for role in self._client.list_roles(names.role_path):
+            role_name = str(role["RoleName"])
+            logical = wanted.get(role_name) or role_logical_name(role.get("Description"))
+            if logical is None or (logical not in wanted.values() and not stack.prune):
+                continue
+            address = address_role(logical)
+            policies = self._client.role_policies(role_name, f"{address} ({role_name})", _SECRETS_POLICY)
+            if policies is None:  # deleted since ListRoles
+                continue
+            attached, inline = policies
+            live.resources[address] = Resource(
+                address,
+                live_role_doc(role, attached, inline),
+                extra={"kind": "role", "function": logical, "name": role_name, "arn": role["Arn"]},
+            )
+            # Everything under hookctl's path for this stack environment is hookctl's.
+            live.owned.add(address)
+
+    def _secret_arns(self, ctx: Context) -> dict[str, str]:
+        arns: dict[str, str] = {}
+        for fn in ctx.stack.functions:
+            for ref in fn.secrets:
+                if ref.source == "secretsmanager" and not ref.locator.startswith("arn:") and ref.locator not in arns:
+                    where = f"secret {ref.name} of {address_function(fn.name)}"
+                    arns[ref.locator] = self._client.secret_arn(ref.locator, where)
+        return arns
+
+    # -- desired --------------------------------------------------------------------------
+    def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
+        stack = ctx.stack
+        names = Names.of(stack)
+        facts = live.facts
+        partition, region, account = facts["partition"], facts["region"], facts["account"]
+        pools = {name: PoolView.from_fact(name, fact) for name, fact in facts["pools"].items()}
+        secret_arns = facts["secret_arns"]
+        out: dict[str, Resource] = {}
+        senders: dict[str, dict[str, str]] = {}
+        for fn in stack.functions:
+            check_environment(fn)
+            address = address_function(fn.name)
+            physical = names.function(fn.name)
+            artifact = ctx.artifacts[address]
+            role: str
+            if fn.role is not None:
+                role = fn.role
+            else:
+                role_name = names.role(fn.name)
+                role = role_arn(partition, account, names.role_path, role_name)
+                access = secret_resource_arns(fn, secret_arns, partition, region, account)
+                out[address_role(fn.name)] = Resource(
+                    address_role(fn.name),
+                    desired_role_doc(partition, access),
+                    extra={
+                        "kind": "role",
+                        "function": fn.name,
+                        "name": role_name,
+                        "arn": role,
+                        "path": names.role_path,
+                        "description": names.role_description(fn.name),
+                        "tags": names.tags(fn.name),
+                    },
+                )
+            hashes = {name: d.hash for name, d in ctx.secrets.get(address, {}).items()}
+            doc = desired_function_doc(fn, artifact.digest, role, secret_arns, hashes)
+            if len(with_marker(fn.description, artifact.digest)) > MAX_DESCRIPTION:
+                raise InputError(
+                    [
+                        Problem(
+                            fn.origin.file,
+                            fn.origin.line,
+                            f"{fn.origin.field}.description",
+                            f"at most {MAX_DESCRIPTION - len(with_marker('x', artifact.digest)) + 1} characters "
+                            "(hookctl appends its build marker to the Lambda description)",
+                        )
+                    ]
+                )
+            arn = function_arn(partition, region, account, physical)
+            out[address] = Resource(
+                address,
+                doc,
+                _handler_source(artifact.zip_path, fn.handler),
+                sensitive=frozenset({"secrets"}),
+                extra={
+                    "kind": "function",
+                    "function": fn.name,
+                    "name": physical,
+                    "fn": fn,
+                    "arn": arn,
+                    "tags": names.tags(fn.name),
+                },
+            )
+            for pool in dict.fromkeys(pt.pool for pt in fn.triggers):
+                view = pools[pool]
+                perm = address_permission(fn.name, pool)
+                out[perm] = Resource(
+                    perm,
+                    permission_doc(view.arn, account),
+                    extra={"kind": "permission", "function": fn.name, "pool": pool, "name": physical},
+                )
+            for pt in fn.triggers:
+                entry: dict[str, Any] = {"lambda_arn": arn}
+                if pt.trigger in VERSIONED_TRIGGERS:
+                    entry["lambda_version"] = pt.lambda_version or "V1_0"
+                if pt.trigger in SENDER_TRIGGERS:
+                    entry["kms_key_id"] = pt.kms_key_id
+                    senders.setdefault(pt.pool, {})[pt.trigger] = str(pt.kms_key_id)
+                out[pt.address] = Resource(
+                    pt.address,
+                    entry,
+                    extra={
+                        "kind": "entry",
+                        "pool": pt.pool,
+                        "trigger": pt.trigger,
+                        "function": fn.name,
+                        "name": physical,
+                    },
+                )
+        self._check_kms(stack, senders, live)
+        return out
+
+    @staticmethod
+    def _check_kms(stack: Stack, senders: Mapping[str, Mapping[str, str]], live: Live) -> None:
+        """A pool has one KMSKeyID for both sender triggers: declared and kept ones must agree."""
+        for pool, declared in senders.items():
+            keys = set(declared.values())
+            for trigger in SENDER_TRIGGERS - set(declared):
+                kept = live.resources.get(address_entry(pool, trigger))
+                if kept is not None and not (stack.prune and address_entry(pool, trigger) in live.owned):
+                    keys.add(str(kept.doc.get("kms_key_id")))
+            if len(keys) > 1:
+                raise HookctlError(
+                    f"pool {pool}: CustomSMSSender and CustomEmailSender would need different KMS keys "
+                    f"({', '.join(sorted(keys))}); a user pool has one KMSKeyID",
+                    hint="Use the same kms_key_id for both sender triggers.",
+                )
+
+    # -- operations -----------------------------------------------------------------------
+    def operations(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[Operation]:
+        pools = {name: PoolView.from_fact(name, fact) for name, fact in live.facts["pools"].items()}
+        planner = OperationPlanner(ctx.stack, desired, live.resources, ctx.artifacts, pools)
+        return planner.plan(skip_covered_deletes(changes, live.resources))
+
+
+def _declared(stack: Stack, logical: str) -> Function | None:
+    return next((fn for fn in stack.functions if fn.name == logical), None)
+
+
+def _handler_source(zip_path: str, handler: str) -> str | None:
+    """The handler module's text inside a build, for showing code diffs."""
+    module = handler.rpartition(".")[0]
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            present = set(zf.namelist())
+            for suffix in (".mjs", ".js", ".cjs", ".py"):
+                if module + suffix in present:
+                    return zf.read(module + suffix).decode("utf-8", "replace")
+    except (OSError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def _cached_source(cache_dir: str, digest: str, handler: str) -> str | None:
+    """The deployed build's handler text, if this machine's build cache still has it."""
+    matches = sorted(glob.glob(os.path.join(glob.escape(cache_dir), f"{digest}*.zip")))
+    return _handler_source(matches[0], handler) if len(matches) == 1 else None
+
+
+__all__ = ["CognitoProvider", "LambdaCognitoClient"]

@@ -1,0 +1,1068 @@
+"""Cognito provider, pure half: names, normalised documents, pool edits and operations.
+
+No I/O here. ``aws.py`` reads the live systems through its thin client and
+hands plain values to these functions; they turn the stack and those values
+into the normalised documents the differ compares, and the differ's changes
+into operations on ``LambdaCognitoClient``.
+
+Resources and their documents:
+
+``cognito.function.<function>``
+    runtime, handler, role, timeout, memory, architecture, description (the
+    stack's text), ``code_digest`` (hookctl's build-input digest, kept as a
+    marker at the end of the Lambda description so ``ListFunctions`` alone
+    reads it back), ``environment`` (plain variables), ``secret_refs``
+    (``HOOKCTL_SECRET_<NAME>`` references to Secrets Manager / SSM) and
+    ``secrets`` (salted hashes of env/file-sourced values; sensitive).
+    ``CodeSha256`` is compared too: the deployed zip not being hookctl's build
+    of the same digest is drift (code changed outside hookctl).
+``cognito.permission.<function>.<pool>``
+    the ``lambda:InvokeFunction`` grant to ``cognito-idp.amazonaws.com`` for
+    one pool (``SourceArn`` = pool ARN, ``SourceAccount``).
+``cognito.pool.<pool>.<Trigger>``
+    one ``LambdaConfig`` entry: the function ARN, plus ``lambda_version``
+    (PreTokenGeneration and the sender triggers) and ``kms_key_id`` (senders).
+``iam.role.<function>``
+    only when the stack gives no role: trust in ``lambda.amazonaws.com``, the
+    AWS basic execution policy, and read access to exactly the function's
+    Secrets Manager secrets and SSM parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import catalog
+from ..diff import Resource
+from ..errors import InputError, Problem
+from ..model import Function, SecretRef, Stack
+from ..plan import CREATE, DELETE, Operation, Ref, ResourceChange, SecretValue
+from ..secrets import secret_hash
+
+PROVIDER = "cognito"
+
+# Ownership tags on every function hookctl creates: a runner with no state
+# proves with them (ListTags) that a function is its own before touching it.
+TAG_MANAGED = "hookctl:managed"
+TAG_STACK = "hookctl:stack"
+TAG_ENVIRONMENT = "hookctl:environment"
+TAG_FUNCTION = "hookctl:function"
+
+COGNITO_PRINCIPAL = "cognito-idp.amazonaws.com"
+LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
+INVOKE_ACTION = "lambda:InvokeFunction"
+STATEMENT_PREFIX = "hookctl-cognito-"
+SECRET_ENV_PREFIX = "HOOKCTL_SECRET_"
+SECRETS_POLICY_NAME = "hookctl-secrets"
+SECRETSMANAGER_READ = "secretsmanager:GetSecretValue"
+SSM_READ = "ssm:GetParameter"
+DEFAULT_ARCHITECTURE = "x86_64"
+
+MAX_NAME = 64  # Lambda function names and IAM role names
+MAX_DESCRIPTION = 256  # Lambda descriptions
+DIGEST_CHARS = 16  # of hookctl's sha256 digest kept in the description marker (64 bits)
+_MARKER_RE = re.compile(r"(?:^| )\[hookctl ([0-9a-f]{16})\]$")
+_ROLE_DESCRIPTION_RE = re.compile(r"^Execution role of hookctl function (\S+) ")
+
+# DescribeUserPool fields that change without anyone editing the pool.
+VOLATILE_POOL_FIELDS = frozenset({"LastModifiedDate", "EstimatedNumberOfUsers"})
+# UserPoolType (DescribeUserPool) and UpdateUserPool's input name two fields differently.
+UPDATE_FIELD_SOURCES = {"UserPoolId": "Id", "PoolName": "Name"}
+# Deprecated: Cognito rejects an update carrying it together with
+# Policies.PasswordPolicy.TemporaryPasswordValidityDays, which replaces it.
+DROPPED_ON_UPDATE = (("AdminCreateUserConfig", "UnusedAccountValidityDays"),)
+# Known emulator gap, tolerated narrowly: moto rebuilds the pool from the
+# update's parameters, so UsernameAttributes (set at creation only, and not an
+# UpdateUserPool parameter) disappears after an update; AWS keeps it and cannot
+# change it after creation. Only its *disappearance* is tolerated, never a
+# different value.
+VANISHING_ON_EMULATORS = frozenset({"UsernameAttributes"})
+
+SENDER_TRIGGERS = catalog.COGNITO_KMS_TRIGGERS
+# LambdaConfig keys whose value is a {LambdaArn, LambdaVersion} structure rather than an ARN
+# (botocore's cognito-idp model, LambdaConfigType). InboundFederation is one of them although
+# the catalog lists it with the plain triggers; its only version is V1_0.
+STRUCTURED_TRIGGERS = SENDER_TRIGGERS | frozenset({"InboundFederation"})
+VERSIONED_TRIGGERS = STRUCTURED_TRIGGERS | frozenset({"PreTokenGeneration"})
+
+
+# -- names ------------------------------------------------------------------------------
+
+
+def _bounded(text: str, allowed: str = r"[^A-Za-z0-9_-]") -> str:
+    """``text`` with disallowed characters replaced, cut to 64 with a hash suffix if longer."""
+    clean = re.sub(allowed, "-", text)
+    if len(clean) <= MAX_NAME:
+        return clean
+    suffix = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{clean[: MAX_NAME - 9]}-{suffix}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Physical names of one stack environment's resources."""
+
+    stack: str
+    environment: str
+
+    @classmethod
+    def of(cls, stack: Stack) -> Names:
+        return cls(stack.name, stack.environment.name)
+
+    def function(self, logical: str) -> str:
+        return _bounded(f"{self.stack}-{self.environment}-{logical}")
+
+    @property
+    def prefix(self) -> str:
+        """Every function name of this stack environment starts with this (a candidate, not proof)."""
+        return _bounded(f"{self.stack}-{self.environment}-")[: MAX_NAME - 9]
+
+    def role(self, logical: str) -> str:
+        return self.function(logical)
+
+    @property
+    def role_path(self) -> str:
+        return f"/hookctl/{self.stack}/{self.environment}/"
+
+    def tags(self, logical: str) -> dict[str, str]:
+        return {
+            TAG_MANAGED: "true",
+            TAG_STACK: self.stack,
+            TAG_ENVIRONMENT: self.environment,
+            TAG_FUNCTION: logical,
+        }
+
+    def owns(self, tags: Mapping[str, str]) -> bool:
+        return (
+            tags.get(TAG_MANAGED) == "true"
+            and tags.get(TAG_STACK) == self.stack
+            and tags.get(TAG_ENVIRONMENT) == self.environment
+        )
+
+    def role_description(self, logical: str) -> str:
+        return f"Execution role of hookctl function {logical} ({self.stack}/{self.environment})"
+
+
+def role_logical_name(description: str | None) -> str | None:
+    match = _ROLE_DESCRIPTION_RE.match(description or "")
+    return match.group(1) if match else None
+
+
+def statement_id(user_pool_id: str) -> str:
+    return f"{STATEMENT_PREFIX}{user_pool_id}"
+
+
+def function_arn(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+
+
+def role_arn(partition: str, account: str, path: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role{path}{name}"
+
+
+def basic_execution_policy(partition: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def arn_parts(arn: str) -> tuple[str, str, str] | None:
+    """(partition, region, account) of an ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return parts[1], parts[3], parts[4]
+
+
+def with_marker(description: str, digest: str) -> str:
+    marker = f"[hookctl {digest[:DIGEST_CHARS]}]"
+    return f"{description} {marker}" if description else marker
+
+
+def split_marker(description: str | None) -> tuple[str, str | None]:
+    """The stack's description and the digest marker hookctl appended (None if absent)."""
+    text = description or ""
+    match = _MARKER_RE.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()], match.group(1)
+
+
+def address_function(logical: str) -> str:
+    return f"cognito.function.{logical}"
+
+
+def address_permission(logical: str, pool: str) -> str:
+    return f"cognito.permission.{logical}.{pool}"
+
+
+def address_entry(pool: str, trigger: str) -> str:
+    return f"cognito.pool.{pool}.{trigger}"
+
+
+def address_role(logical: str) -> str:
+    return f"iam.role.{logical}"
+
+
+# -- pools ------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def pool_digest(pool: Mapping[str, Any]) -> str:
+    """sha256 of everything DescribeUserPool says about a pool except what moves by itself."""
+    kept = {k: v for k, v in pool.items() if k not in VOLATILE_POOL_FIELDS}
+    return hashlib.sha256(_canonical(kept).encode()).hexdigest()
+
+
+def last_modified(pool: Mapping[str, Any]) -> str | None:
+    value = pool.get("LastModifiedDate")
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime.datetime) else str(value)
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """What a plan needs to know about one pool (JSON-able through ``facts``)."""
+
+    name: str
+    user_pool_id: str
+    arn: str
+    lambda_config: Mapping[str, Any]
+    last_modified: str | None
+    digest: str
+
+    @classmethod
+    def of(cls, name: str, pool: Mapping[str, Any]) -> PoolView:
+        return cls(
+            name=name,
+            user_pool_id=str(pool["Id"]),
+            arn=str(pool["Arn"]),
+            lambda_config=dict(pool.get("LambdaConfig") or {}),
+            last_modified=last_modified(pool),
+            digest=pool_digest(pool),
+        )
+
+    def to_fact(self) -> dict[str, Any]:
+        return {
+            "id": self.user_pool_id,
+            "arn": self.arn,
+            "lambda_config": _plain(self.lambda_config),
+            "last_modified": self.last_modified,
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_fact(cls, name: str, fact: Mapping[str, Any]) -> PoolView:
+        return cls(name, fact["id"], fact["arn"], fact["lambda_config"], fact["last_modified"], fact["digest"])
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(_canonical(value))
+
+
+def pool_entries(lambda_config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """LambdaConfig → one normalised document per trigger key.
+
+    PreTokenGeneration is read from PreTokenGenerationConfig when present (it
+    carries the event version), else from the legacy key with V1_0; the
+    structured triggers carry their version, and the sender triggers the
+    pool's one KMSKeyID.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for trigger in sorted(catalog.COGNITO_TRIGGERS):
+        if trigger == "PreTokenGeneration":
+            config = lambda_config.get("PreTokenGenerationConfig") or {}
+            arn = config.get("LambdaArn") or lambda_config.get(trigger)
+            if arn:
+                entries[trigger] = {"lambda_arn": arn, "lambda_version": config.get("LambdaVersion") or "V1_0"}
+        elif trigger in STRUCTURED_TRIGGERS:
+            config = lambda_config.get(trigger) or {}
+            if isinstance(config, Mapping) and config.get("LambdaArn"):
+                entries[trigger] = {
+                    "lambda_arn": config["LambdaArn"],
+                    "lambda_version": config.get("LambdaVersion") or "V1_0",
+                }
+                if trigger in SENDER_TRIGGERS:
+                    entries[trigger]["kms_key_id"] = lambda_config.get("KMSKeyID")
+        elif lambda_config.get(trigger):
+            entries[trigger] = {"lambda_arn": lambda_config[trigger]}
+    return entries
+
+
+def merge_lambda_config(
+    current: Mapping[str, Any], set_entries: Mapping[str, Mapping[str, Any]], remove: Iterable[str]
+) -> dict[str, Any]:
+    """``current`` with hookctl's entries set and removed; every other key kept as it was.
+
+    ``set_entries`` maps a trigger to ``{"LambdaArn", "LambdaVersion"?, "KMSKeyID"?}``.
+    PreTokenGeneration is written both ways (the legacy key and
+    PreTokenGenerationConfig.LambdaArn must agree). KMSKeyID goes when the last
+    sender trigger goes.
+    """
+    config = copy.deepcopy(dict(current))
+    removed_sender = False
+    for trigger in remove:
+        config.pop(trigger, None)
+        if trigger == "PreTokenGeneration":
+            config.pop("PreTokenGenerationConfig", None)
+        removed_sender = removed_sender or trigger in SENDER_TRIGGERS
+    for trigger, entry in set_entries.items():
+        arn = entry["LambdaArn"]
+        if trigger == "PreTokenGeneration":
+            config[trigger] = arn
+            version = entry.get("LambdaVersion") or "V1_0"
+            config["PreTokenGenerationConfig"] = {"LambdaArn": arn, "LambdaVersion": version}
+        elif trigger in STRUCTURED_TRIGGERS:
+            config[trigger] = {"LambdaArn": arn, "LambdaVersion": entry.get("LambdaVersion") or "V1_0"}
+            if trigger in SENDER_TRIGGERS and entry.get("KMSKeyID"):
+                config["KMSKeyID"] = entry["KMSKeyID"]
+        else:
+            config[trigger] = arn
+    if removed_sender and not any(config.get(t) for t in SENDER_TRIGGERS):
+        config.pop("KMSKeyID", None)
+    return config
+
+
+def update_request(pool: Mapping[str, Any], input_shape: Any) -> dict[str, Any]:
+    """The UpdateUserPool request that re-sends ``pool`` (a DescribeUserPool result) unchanged.
+
+    Keeps exactly the members of UpdateUserPool's input shape in botocore's
+    model, recursively (so a field AWS adds to the API flows through without a
+    hookctl release), maps the two renamed ones and drops the deprecated
+    ``AdminCreateUserConfig.UnusedAccountValidityDays``.
+    """
+    request: dict[str, Any] = {}
+    for name, member in input_shape.members.items():
+        source = UPDATE_FIELD_SOURCES.get(name, name)
+        if source in pool and pool[source] is not None:
+            request[name] = _filtered(pool[source], member)
+    for parent, child in DROPPED_ON_UPDATE:
+        if isinstance(request.get(parent), dict):
+            request[parent].pop(child, None)
+    return request
+
+
+def _filtered(value: Any, shape: Any) -> Any:
+    kind = getattr(shape, "type_name", "")
+    if kind == "structure" and isinstance(value, Mapping):
+        return {k: _filtered(v, shape.members[k]) for k, v in value.items() if k in shape.members and v is not None}
+    if kind == "list" and isinstance(value, list):
+        return [_filtered(v, shape.member) for v in value]
+    if kind == "map" and isinstance(value, Mapping):
+        return {k: _filtered(v, shape.value) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+def settings_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Dotted paths of pool settings that differ, other than LambdaConfig (hookctl's to change)."""
+    ignored = VOLATILE_POOL_FIELDS | {"LambdaConfig"}
+    changed: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if key in ignored:
+            continue
+        if key in VANISHING_ON_EMULATORS and key in before and key not in after:
+            continue
+        _compare(before.get(key, _ABSENT), after.get(key, _ABSENT), key, changed)
+    dropped = {".".join(pair) for pair in DROPPED_ON_UPDATE}
+    return [path for path in changed if path not in dropped]
+
+
+_ABSENT = object()
+
+
+def _compare(before: Any, after: Any, path: str, out: list[str]) -> None:
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        for key in sorted(set(before) | set(after)):
+            _compare(before.get(key, _ABSENT), after.get(key, _ABSENT), f"{path}.{key}", out)
+    elif _canonical(_absent_to_none(before)) != _canonical(_absent_to_none(after)) or (
+        (before is _ABSENT) != (after is _ABSENT)
+    ):
+        out.append(path)
+
+
+def _absent_to_none(value: Any) -> Any:
+    return None if value is _ABSENT else value
+
+
+def lambda_config_mismatches(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """LambdaConfig keys whose read-back value is not what was written."""
+    paths: list[str] = []
+    for key in sorted(set(actual) | set(expected)):
+        if _canonical(actual.get(key)) != _canonical(expected.get(key)):
+            paths.append(f"LambdaConfig.{key}")
+    return paths
+
+
+# -- functions ---------------------------------------------------------------------------
+
+
+def secret_reference(ref: SecretRef, secret_arns: Mapping[str, str]) -> str:
+    """The value of ``HOOKCTL_SECRET_<NAME>``: ``secretsmanager:<arn>[#key]`` or ``ssm:<name>``."""
+    if ref.source == "secretsmanager":
+        arn = secret_arns.get(ref.locator, ref.locator)
+        return f"secretsmanager:{arn}" + (f"#{ref.key}" if ref.key else "")
+    return f"ssm:{ref.locator}"
+
+
+def referenced(fn: Function) -> list[SecretRef]:
+    return [ref for ref in fn.secrets if ref.source in ("secretsmanager", "ssm")]
+
+
+def valued(fn: Function) -> list[SecretRef]:
+    return [ref for ref in fn.secrets if ref.source in ("env", "file")]
+
+
+def check_environment(fn: Function) -> None:
+    """Plain variables, secret values and secret references share one Lambda environment."""
+    problems: list[Problem] = []
+    where = fn.origin
+    for key in fn.environment:
+        if key.startswith(SECRET_ENV_PREFIX):
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    f"{where.field}.environment.{key}",
+                    f"names starting with {SECRET_ENV_PREFIX} are hookctl's secret references",
+                )
+            )
+    for ref in fn.secrets:
+        if ref.name in fn.environment:
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    f"{where.field}.environment.{ref.name}",
+                    f"{ref.name} is also declared as a secret",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def desired_function_doc(
+    fn: Function, digest: str, role: str, secret_arns: Mapping[str, str], hashes: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "runtime": fn.runtime,
+        "handler": fn.handler,
+        "role": role,
+        "timeout": fn.timeout,
+        "memory": fn.memory,
+        "architecture": DEFAULT_ARCHITECTURE,
+        "description": fn.description,
+        "code_digest": digest[:DIGEST_CHARS],
+        "environment": dict(sorted(fn.environment.items())),
+        "secret_refs": {ref.name: secret_reference(ref, secret_arns) for ref in sorted(referenced(fn), key=_by_name)},
+        "secrets": {ref.name: hashes[ref.name] for ref in sorted(valued(fn), key=_by_name) if ref.name in hashes},
+    }
+
+
+def _by_name(ref: SecretRef) -> str:
+    return ref.name
+
+
+def live_function_doc(config: Mapping[str, Any], plain: Iterable[str], salt: str) -> dict[str, Any]:
+    """A ListFunctions entry in the shape of ``desired_function_doc``.
+
+    Environment variables are sorted into plain ones (declared as plain in the
+    stack, or set as plain by hookctl according to the state), secret
+    references, and everything else, which is hashed and shown only as
+    ``(sensitive)``: a value hookctl cannot prove harmless is never displayed.
+    """
+    plain_names = set(plain)
+    variables = (config.get("Environment") or {}).get("Variables") or {}
+    environment: dict[str, str] = {}
+    refs: dict[str, str] = {}
+    hashed: dict[str, str] = {}
+    for key, value in sorted(variables.items()):
+        if key.startswith(SECRET_ENV_PREFIX):
+            refs[key[len(SECRET_ENV_PREFIX) :]] = value
+        elif key in plain_names:
+            environment[key] = value
+        else:
+            hashed[key] = secret_hash(str(value), salt)
+    description, digest = split_marker(config.get("Description"))
+    architectures = config.get("Architectures") or [DEFAULT_ARCHITECTURE]
+    doc: dict[str, Any] = {
+        "runtime": config.get("Runtime"),
+        "handler": config.get("Handler"),
+        "role": config.get("Role"),
+        "timeout": config.get("Timeout"),
+        "memory": config.get("MemorySize"),
+        "architecture": architectures[0],
+        "description": description,
+        "environment": environment,
+        "secret_refs": refs,
+        "secrets": hashed,
+    }
+    if digest is not None:
+        doc["code_digest"] = digest
+    return doc
+
+
+def function_environment(fn: Function, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Lambda's ``Environment.Variables`` for a desired document: secret values as placeholders."""
+    variables: dict[str, Any] = dict(doc["environment"])
+    for name, reference in doc["secret_refs"].items():
+        variables[f"{SECRET_ENV_PREFIX}{name}"] = reference
+    for name, value_hash in doc["secrets"].items():
+        variables[name] = SecretValue(address_function(fn.name), name, value_hash)
+    return variables
+
+
+# Which document fields each Lambda write carries.
+CODE_FIELDS = frozenset({"architecture"})
+CONFIG_FIELDS = frozenset(
+    {
+        "runtime",
+        "handler",
+        "role",
+        "timeout",
+        "memory",
+        "description",
+        "code_digest",
+        "environment",
+        "secret_refs",
+        "secrets",
+    }
+)
+ENVIRONMENT_FIELDS = frozenset({"environment", "secret_refs", "secrets"})
+
+
+# -- permissions ------------------------------------------------------------------------
+
+
+def cognito_statements(policy: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The Cognito invoke grants of a function policy, normalised: sid, source_arn, source_account."""
+    found: list[dict[str, Any]] = []
+    for statement in (policy or {}).get("Statement") or []:
+        principal = statement.get("Principal")
+        service = principal.get("Service") if isinstance(principal, Mapping) else principal
+        services = service if isinstance(service, list) else [service]
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or COGNITO_PRINCIPAL not in services:
+            continue
+        if INVOKE_ACTION not in actions and "lambda:*" not in actions:
+            continue
+        condition = statement.get("Condition") or {}
+        source_arn = _condition(condition, "AWS:SourceArn", ("ArnLike", "ArnEquals", "StringEquals", "StringLike"))
+        source_account = _condition(condition, "AWS:SourceAccount", ("StringEquals", "StringLike"))
+        found.append({"sid": statement.get("Sid"), "source_arn": source_arn, "source_account": source_account})
+    return found
+
+
+def _condition(condition: Mapping[str, Any], key: str, operators: tuple[str, ...]) -> str | None:
+    for operator in operators:
+        block = condition.get(operator) or {}
+        for name, value in block.items():
+            if name.lower() == key.lower():
+                return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def permission_doc(source_arn: str | None, source_account: str | None) -> dict[str, Any]:
+    return {
+        "principal": COGNITO_PRINCIPAL,
+        "action": INVOKE_ACTION,
+        "source_arn": source_arn,
+        "source_account": source_account,
+    }
+
+
+# -- roles ------------------------------------------------------------------------------
+
+
+def secret_resource_arns(
+    fn: Function, secret_arns: Mapping[str, str], partition: str, region: str, account: str
+) -> dict[str, list[str]]:
+    access: dict[str, set[str]] = {}
+    for ref in referenced(fn):
+        if ref.source == "secretsmanager":
+            access.setdefault(SECRETSMANAGER_READ, set()).add(secret_arns.get(ref.locator, ref.locator))
+        else:
+            if ref.locator.startswith("arn:"):
+                arn = ref.locator
+            else:
+                name = ref.locator if ref.locator.startswith("/") else f"/{ref.locator}"
+                arn = f"arn:{partition}:ssm:{region}:{account}:parameter{name}"
+            access.setdefault(SSM_READ, set()).add(arn)
+    return {action: sorted(arns) for action, arns in sorted(access.items())}
+
+
+def desired_role_doc(partition: str, access: Mapping[str, list[str]]) -> dict[str, Any]:
+    return {
+        "trust": [LAMBDA_PRINCIPAL],
+        "managed_policies": [basic_execution_policy(partition)],
+        "secret_access": dict(access),
+    }
+
+
+def secrets_policy(access: Mapping[str, list[str]]) -> dict[str, Any] | None:
+    """The role's inline policy: read exactly the declared secrets; None when there are none."""
+    statements = [
+        {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": list(access[action])}
+        for sid, action in (("ReadSecretsManagerSecrets", SECRETSMANAGER_READ), ("ReadSsmParameters", SSM_READ))
+        if access.get(action)
+    ]
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def live_role_doc(role: Mapping[str, Any], attached: Iterable[str], inline: Mapping[str, Any] | None) -> dict[str, Any]:
+    trust: set[str] = set()
+    for statement in _statements(role.get("AssumeRolePolicyDocument")):
+        actions = _as_list(statement.get("Action"))
+        principal = statement.get("Principal")
+        if statement.get("Effect") == "Allow" and "sts:AssumeRole" in actions and isinstance(principal, Mapping):
+            trust.update(str(s) for s in _as_list(principal.get("Service")))
+    access: dict[str, set[str]] = {}
+    for statement in _statements(inline):
+        if statement.get("Effect") != "Allow":
+            continue
+        for action in _as_list(statement.get("Action")):
+            if action in (SECRETSMANAGER_READ, SSM_READ):
+                access.setdefault(str(action), set()).update(str(r) for r in _as_list(statement.get("Resource")))
+    return {
+        "trust": sorted(trust),
+        "managed_policies": sorted(attached),
+        "secret_access": {action: sorted(arns) for action, arns in sorted(access.items())},
+    }
+
+
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+# -- operations -------------------------------------------------------------------------
+
+
+def portable_path(path: str) -> str:
+    """A build's path as a saved plan records it: relative to the working directory when inside it,
+    so a plan made in one checkout applies in another checkout of the same repository (the build is
+    content-addressed, and the client checks its CodeSha256 before uploading)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
+
+
+@dataclass
+class _Ids:
+    """Operation ids by what they act on, to wire dependencies once every operation exists."""
+
+    role: dict[str, str] = field(default_factory=dict)
+    role_delete: dict[str, str] = field(default_factory=dict)
+    function: dict[str, list[str]] = field(default_factory=dict)
+    function_create: dict[str, str] = field(default_factory=dict)
+    function_delete: dict[str, str] = field(default_factory=dict)
+    permission_add: dict[tuple[str, str], str] = field(default_factory=dict)
+    pool: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class OperationPlanner:
+    """Turns resource changes into client operations with dependencies and apply-time refs."""
+
+    stack: Stack
+    desired: Mapping[str, Resource]
+    live: Mapping[str, Resource]
+    artifacts: Mapping[str, Any]
+    pools: Mapping[str, PoolView]
+    ids: _Ids = field(default_factory=_Ids)
+
+    def plan(self, changes: list[ResourceChange]) -> list[Operation]:
+        kinds = {"role": [], "function": [], "permission": [], "entry": []}  # type: dict[str, list[ResourceChange]]
+        for change in changes:
+            kind = self._resource(change).extra.get("kind", "")
+            kinds.setdefault(kind, []).append(change)
+        creates: list[Operation] = []
+        deletes: list[Operation] = []
+        for change in kinds["role"]:
+            (deletes if change.kind == DELETE else creates).extend(self._role(change))
+        for change in kinds["function"]:
+            (deletes if change.kind == DELETE else creates).extend(self._function(change))
+        for change in kinds["permission"]:
+            (deletes if change.kind == DELETE else creates).extend(self._permission(change))
+        pools = self._pools(kinds["entry"])
+        ops = [*creates, *pools, *deletes]
+        return [self._wire(op) for op in ops if op is not None]
+
+    def _resource(self, change: ResourceChange) -> Resource:
+        return self.desired.get(change.address) or self.live[change.address]
+
+    # roles ------------------------------------------------------------------------------
+    def _role(self, change: ResourceChange) -> list[Operation]:
+        resource = self._resource(change)
+        logical = resource.extra["function"]
+        name = resource.extra["name"]
+        if change.kind == DELETE:
+            op_id = f"delete-role:{change.address}"
+            self.ids.role_delete[logical] = op_id
+            return [
+                Operation(
+                    op_id,
+                    PROVIDER,
+                    "delete_role",
+                    {"address": change.address, "name": name},
+                    f"Delete role {name}",
+                    change.address,
+                    record={change.address: None},
+                )
+            ]
+        doc = resource.doc
+        policy = secrets_policy(doc["secret_access"])
+        record = {"kind": "role", "function": logical, "name": name}
+        if change.kind == CREATE:
+            op_id = f"create-role:{change.address}"
+            self.ids.role[logical] = op_id
+            return [
+                Operation(
+                    op_id,
+                    PROVIDER,
+                    "create_role",
+                    {
+                        "address": change.address,
+                        "name": name,
+                        "path": resource.extra["path"],
+                        "description": resource.extra["description"],
+                        "trust": list(doc["trust"]),
+                        "managed_policies": list(doc["managed_policies"]),
+                        "secrets_policy": policy,
+                        "tags": dict(resource.extra["tags"]),
+                    },
+                    f"Create role {name}",
+                    change.address,
+                    record={change.address: {**record, "arn": Ref(op_id, ("Arn",))}},
+                )
+            ]
+        live = self.live[change.address].doc
+        op_id = f"update-role:{change.address}"
+        self.ids.role[logical] = op_id
+        return [
+            Operation(
+                op_id,
+                PROVIDER,
+                "update_role",
+                {
+                    "address": change.address,
+                    "name": name,
+                    "trust": list(doc["trust"]) if doc["trust"] != live["trust"] else None,
+                    "attach": sorted(set(doc["managed_policies"]) - set(live["managed_policies"])),
+                    "detach": sorted(set(live["managed_policies"]) - set(doc["managed_policies"])),
+                    "secrets_policy": policy,
+                    "secrets_policy_changed": doc["secret_access"] != live["secret_access"],
+                },
+                f"Update role {name}",
+                change.address,
+                record={change.address: {**record, "arn": resource.extra["arn"]}},
+            )
+        ]
+
+    # functions --------------------------------------------------------------------------
+    def _function(self, change: ResourceChange) -> list[Operation]:
+        resource = self._resource(change)
+        logical = resource.extra["function"]
+        name = resource.extra["name"]
+        if change.kind == DELETE:
+            op_id = f"delete-function:{change.address}"
+            self.ids.function_delete[logical] = op_id
+            return [
+                Operation(
+                    op_id,
+                    PROVIDER,
+                    "delete_function",
+                    {"address": change.address, "name": name},
+                    f"Delete function {name}",
+                    change.address,
+                    record={change.address: None},
+                )
+            ]
+        fn = resource.extra["fn"]
+        doc = resource.doc
+        artifact = self.artifacts[change.address]
+        role: Any = doc["role"]
+        if fn.role is None and logical in self.ids.role and self.ids.role[logical].startswith("create-role:"):
+            role = Ref(self.ids.role[logical], ("Arn",))
+        record = {"kind": "function", "function": logical, "name": name, "environment": sorted(doc["environment"])}
+        if change.kind == CREATE:
+            op_id = f"create-function:{change.address}"
+            self.ids.function_create[logical] = op_id
+            self.ids.function[logical] = [op_id]
+            return [
+                Operation(
+                    op_id,
+                    PROVIDER,
+                    "create_function",
+                    {
+                        "address": change.address,
+                        "name": name,
+                        "zip_path": portable_path(artifact.zip_path),
+                        "code_sha256": artifact.code_sha256,
+                        "runtime": doc["runtime"],
+                        "handler": doc["handler"],
+                        "role": role,
+                        "timeout": doc["timeout"],
+                        "memory": doc["memory"],
+                        "description": with_marker(doc["description"], artifact.digest),
+                        "architecture": doc["architecture"],
+                        "environment": function_environment(fn, doc),
+                        "tags": dict(resource.extra["tags"]),
+                    },
+                    f"Create function {name} ({doc['runtime']}, {artifact.size} bytes)",
+                    change.address,
+                    record={change.address: {**record, "arn": Ref(op_id, ("FunctionArn",))}},
+                )
+            ]
+        live = self.live[change.address]
+        changed = {f.path.split(".", 1)[0] for f in change.fields}
+        ops: list[Operation] = []
+        code_needed = live.extra.get("code_sha256") != artifact.code_sha256 or bool(changed & CODE_FIELDS)
+        if code_needed:
+            ops.append(
+                Operation(
+                    f"update-code:{change.address}",
+                    PROVIDER,
+                    "update_function_code",
+                    {
+                        "address": change.address,
+                        "name": name,
+                        "zip_path": portable_path(artifact.zip_path),
+                        "code_sha256": artifact.code_sha256,
+                        "architecture": doc["architecture"],
+                    },
+                    f"Upload code of function {name} ({artifact.size} bytes)",
+                    change.address,
+                    record={change.address: {**record, "arn": live.extra["arn"]}},
+                )
+            )
+        config = changed & CONFIG_FIELDS
+        if config:
+            params: dict[str, Any] = {"address": change.address, "name": name}
+            for key in ("runtime", "handler", "timeout", "memory"):
+                if key in config:
+                    params[key] = doc[key]
+            if "role" in config:
+                params["role"] = role
+            if config & {"description", "code_digest"}:
+                params["description"] = with_marker(doc["description"], artifact.digest)
+            if config & ENVIRONMENT_FIELDS:
+                params["environment"] = function_environment(fn, doc)
+            ops.append(
+                Operation(
+                    f"update-config:{change.address}",
+                    PROVIDER,
+                    "update_function_configuration",
+                    params,
+                    f"Update configuration of function {name} ({', '.join(sorted(config))})",
+                    change.address,
+                    depends_on=tuple(op.id for op in ops),
+                    record={change.address: {**record, "arn": live.extra["arn"]}},
+                )
+            )
+        self.ids.function[logical] = [op.id for op in ops]
+        return ops
+
+    # permissions ------------------------------------------------------------------------
+    def _permission(self, change: ResourceChange) -> list[Operation]:
+        resource = self._resource(change)
+        logical, pool, name = resource.extra["function"], resource.extra["pool"], resource.extra["name"]
+        if change.kind == DELETE:
+            sid = resource.extra["sid"]
+            return [
+                Operation(
+                    f"remove-permission:{change.address}",
+                    PROVIDER,
+                    "remove_permission",
+                    {"address": change.address, "function_name": name, "statement_id": sid},
+                    f"Remove permission {sid} from function {name}",
+                    change.address,
+                    record={change.address: None},
+                )
+            ]
+        view = self.pools[pool]
+        sid = statement_id(view.user_pool_id)
+        # A grant under hookctl's own statement id that differs is replaced, not added twice.
+        have = self.live.get(change.address)
+        replace = have is not None and have.extra.get("sid") == sid
+        op_id = f"add-permission:{change.address}"
+        self.ids.permission_add[(logical, pool)] = op_id
+        return [
+            Operation(
+                op_id,
+                PROVIDER,
+                "add_permission",
+                {
+                    "address": change.address,
+                    "function_name": name,
+                    "statement_id": sid,
+                    "source_arn": resource.doc["source_arn"],
+                    "source_account": resource.doc["source_account"],
+                    "replace": replace,
+                },
+                f"Allow pool {pool} to invoke function {name}",
+                change.address,
+                record={
+                    change.address: {
+                        "kind": "permission",
+                        "function": logical,
+                        "pool": pool,
+                        "name": name,
+                        "statement_id": sid,
+                        "source_arn": resource.doc["source_arn"],
+                    }
+                },
+            )
+        ]
+
+    # pools ------------------------------------------------------------------------------
+    def _pools(self, changes: list[ResourceChange]) -> list[Operation]:
+        by_pool: dict[str, list[ResourceChange]] = {}
+        for change in changes:
+            by_pool.setdefault(self._resource(change).extra["pool"], []).append(change)
+        ops: list[Operation] = []
+        for pool, entries in by_pool.items():
+            view = self.pools[pool]
+            set_entries: dict[str, Any] = {}
+            remove: list[str] = []
+            record: dict[str, Any] = {}
+            words: list[str] = []
+            for change in sorted(entries, key=lambda c: c.address):
+                resource = self._resource(change)
+                trigger = resource.extra["trigger"]
+                if change.kind == DELETE:
+                    remove.append(trigger)
+                    record[change.address] = None
+                    words.append(f"detach {trigger}")
+                    continue
+                logical = resource.extra["function"]
+                arn: Any = resource.doc["lambda_arn"]
+                if logical in self.ids.function_create:
+                    arn = Ref(self.ids.function_create[logical], ("FunctionArn",))
+                entry: dict[str, Any] = {"LambdaArn": arn}
+                if "lambda_version" in resource.doc:
+                    entry["LambdaVersion"] = resource.doc["lambda_version"]
+                if resource.doc.get("kms_key_id"):
+                    entry["KMSKeyID"] = resource.doc["kms_key_id"]
+                set_entries[trigger] = entry
+                record[change.address] = {
+                    "kind": "pool-trigger",
+                    "pool": pool,
+                    "trigger": trigger,
+                    "user_pool_id": view.user_pool_id,
+                    "function": logical,
+                    "lambda_arn": arn,
+                }
+                words.append(f"{trigger} → {resource.extra['name']}")
+            op_id = f"update-pool:{pool}"
+            self.ids.pool[pool] = op_id
+            ops.append(
+                Operation(
+                    op_id,
+                    PROVIDER,
+                    "update_pool_triggers",
+                    {
+                        "address": f"cognito.pool.{pool}",
+                        "pool": pool,
+                        "user_pool_id": view.user_pool_id,
+                        "expected_last_modified": view.last_modified,
+                        "expected_digest": view.digest,
+                        "entries": set_entries,
+                        "remove": remove,
+                    },
+                    f"Update triggers of pool {pool} ({view.user_pool_id}): {'; '.join(words)}",
+                    min(c.address for c in entries),
+                    record=record,
+                )
+            )
+        return ops
+
+    # dependencies -----------------------------------------------------------------------
+    def _wire(self, op: Operation) -> Operation:
+        deps = list(op.depends_on)
+        params = op.params
+        if op.method in ("create_function", "update_function_configuration", "update_function_code"):
+            logical = self._resource_at(op.address).extra["function"]
+            if logical in self.ids.role:
+                deps.append(self.ids.role[logical])
+        elif op.method == "add_permission":
+            logical = self._resource_at(op.address).extra["function"]
+            if logical in self.ids.function_create:
+                deps.append(self.ids.function_create[logical])
+        elif op.method == "update_pool_triggers":
+            pool = params["pool"]
+            for change_address in op.record or {}:
+                resource = self.desired.get(change_address)
+                if resource is None:
+                    continue
+                logical = resource.extra["function"]
+                deps.extend(self.ids.function.get(logical, ()))
+                if (logical, pool) in self.ids.permission_add:
+                    deps.append(self.ids.permission_add[(logical, pool)])
+        elif op.method == "remove_permission":
+            pool = self._resource_at(op.address).extra["pool"]
+            if pool in self.ids.pool:
+                deps.append(self.ids.pool[pool])
+        elif op.method == "delete_function":
+            deps.extend(self.ids.pool.values())
+        elif op.method == "delete_role":
+            logical = self._resource_at(op.address).extra["function"]
+            if logical in self.ids.function_delete:
+                deps.append(self.ids.function_delete[logical])
+        unique = tuple(dict.fromkeys(d for d in deps if d != op.id))
+        if unique == op.depends_on:
+            return op
+        return Operation(
+            op.id, op.provider, op.method, op.params, op.description, op.address, unique, op.record, op.write
+        )
+
+    def _resource_at(self, address: str) -> Resource:
+        return self.desired.get(address) or self.live[address]
+
+
+def skip_covered_deletes(changes: list[ResourceChange], live: Mapping[str, Resource]) -> list[ResourceChange]:
+    """Permission deletions that deleting their function already covers need no call of their own."""
+    deleted = {
+        live[c.address].extra.get("function")
+        for c in changes
+        if c.kind == DELETE and live[c.address].extra.get("kind") == "function"
+    }
+    return [
+        c
+        for c in changes
+        if not (
+            c.kind == DELETE
+            and live[c.address].extra.get("kind") == "permission"
+            and live[c.address].extra.get("function") in deleted
+        )
+    ]
