@@ -50,7 +50,6 @@ COGNITO_SIMPLE_TRIGGERS: frozenset[str] = frozenset(
         "VerifyAuthChallengeResponse",
         "PreTokenGeneration",
         "UserMigration",
-        "InboundFederation",
     }
 )
 # Triggers configured as {LambdaArn, LambdaVersion}; the sender triggers also need KMSKeyID.
@@ -58,6 +57,8 @@ COGNITO_VERSIONED_TRIGGERS: dict[str, frozenset[str]] = {
     "PreTokenGeneration": frozenset({"V1_0", "V2_0", "V3_0"}),
     "CustomSMSSender": frozenset({"V1_0"}),
     "CustomEmailSender": frozenset({"V1_0"}),
+    # botocore: LambdaConfigType.InboundFederation is {LambdaArn, LambdaVersion (V1_0)}.
+    "InboundFederation": frozenset({"V1_0"}),
 }
 COGNITO_TRIGGERS: frozenset[str] = COGNITO_SIMPLE_TRIGGERS | frozenset(COGNITO_VERSIONED_TRIGGERS)
 COGNITO_KMS_TRIGGERS: frozenset[str] = frozenset({"CustomSMSSender", "CustomEmailSender"})

@@ -83,7 +83,16 @@ def secret_refs(stack: Stack) -> list[tuple[str, SecretRef]]:
 
 
 def resolve_secrets(stack: Stack, resolver: SecretResolver) -> dict[tuple[str, str], Secret]:
-    refs = secret_refs(stack)
+    """Values hookctl must send: every Auth0 secret, and a Lambda function's env/file secrets.
+
+    A function's Secrets Manager / SSM secrets are wired by reference and read by the function
+    at cold start, so the planner never needs (or reads) their values.
+    """
+    refs = [
+        (address, ref)
+        for address, ref in secret_refs(stack)
+        if not (address.startswith("cognito.") and ref.source in ("secretsmanager", "ssm"))
+    ]
     values = resolver.resolve_all(ref for _, ref in refs)
     return {(address, ref.name): values[(ref.origin.field, ref.name)] for address, ref in refs}
 
@@ -104,7 +113,8 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         # stack and environment own (unbinding and detaching first) and nothing else.
         stack = dataclasses.replace(stack, actions=(), bindings=(), functions=(), prune=True)
     rendered = {r.address: r for r in render_all(stack)}
-    resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir)
+    region = stack.environment.cognito.region if stack.environment.cognito else None
+    resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir, region=region)
     secrets = resolve_secrets(stack, resolver)
     backend = backend_for(stack, options)
     state = backend.read()

@@ -83,6 +83,7 @@ class SecretResolver:
 
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     base_dir: str = "."
+    region: str | None = None  # for Secrets Manager / SSM; default: boto3's chain
     aws_fetcher: Fetcher | None = None
     _cache: dict[tuple[str, str, str | None], Secret] = field(default_factory=dict)
 
@@ -132,7 +133,7 @@ class SecretResolver:
                 raise _Missing(f"secret file {ref.locator} is larger than 64 KiB")
             return text.rstrip("\n")
         if self.aws_fetcher is None:
-            self.aws_fetcher = aws_fetcher()
+            self.aws_fetcher = aws_fetcher(self.region)
         try:
             return self.aws_fetcher(ref)
         except _Missing:
@@ -153,8 +154,8 @@ def _aws_reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def aws_fetcher() -> Fetcher:
-    """Reads Secrets Manager / SSM through boto3's standard credential chain."""
+def aws_fetcher(region: str | None = None) -> Fetcher:
+    """Reads Secrets Manager / SSM through boto3's standard credential chain (in ``region`` if given)."""
 
     clients: dict[str, Any] = {}
 
@@ -162,7 +163,7 @@ def aws_fetcher() -> Fetcher:
         if name not in clients:
             import boto3  # deferred: keeps start-up fast for commands that need no AWS
 
-            clients[name] = boto3.client(name)
+            clients[name] = boto3.client(name, region_name=region) if region else boto3.client(name)
         return clients[name]
 
     def fetch(ref: SecretRef) -> str:
