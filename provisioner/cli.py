@@ -10,11 +10,11 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from .cli_options import env_option, stack_option, target_option
 from .errors import AbortedError, HookctlError, InputError, Problem
 from .providers import providers_for
 
@@ -50,38 +50,6 @@ class Runtime:
 
 
 pass_runtime = click.make_pass_decorator(Runtime)
-
-
-def stack_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "-s",
-        "--stack",
-        "stack_path",
-        metavar="STACK",
-        help="Stack file (default: the only stack under ./stacks).",
-    )(f)
-
-
-def env_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "-e",
-        "--env",
-        "--environment",
-        "environment",
-        metavar="ENV",
-        envvar="HOOKCTL_ENV",
-        help="Environment of the stack (default: its only one; or $HOOKCTL_ENV).",
-    )(f)
-
-
-def target_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="ADDRESS",
-        help="Limit to this resource address (and what it depends on); repeatable.",
-    )(f)
 
 
 def pick_stack(path: str | None) -> str:
@@ -386,13 +354,41 @@ def _read_plan(path: str) -> Any:
         raise InputError([Problem(path, None, "plan", "not a valid hookctl plan file: nested too deeply")]) from None
 
 
-def _check_operations(path: str, saved: Any, providers: list[Any]) -> None:
+def _secret_slots(op: Any) -> set[tuple[str, str, str, str]]:
+    """Where an operation's secret placeholders sit: (operation id, path, secret's address, name)."""
+    from collections.abc import Mapping
+
+    from .plan import SecretValue
+
+    slots: set[tuple[str, str, str, str]] = set()
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, SecretValue):
+            slots.add((op.id, where, value.address, value.name))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, f"{where}[{index}]")
+
+    walk(op.params, "params")
+    walk(op.record, "record")
+    return slots
+
+
+def _check_operations(path: str, saved: Any, planned: Any) -> None:
     """Refuse a saved plan that names a provider, method or parameter its client does not offer,
+    or that puts a secret where the plan made now from the same stack and live state puts none,
     before the first operation runs (the executor checks each one only when it reaches it)."""
     import inspect
 
-    by_name = {p.name: p for p in providers}
+    by_name = {p.name: p for p in planned.providers}
+    allowed = {slot for op in planned.plan.operations for slot in _secret_slots(op)}
     for i, op in enumerate(saved.operations):
+        for _op_id, where, address, name in sorted(_secret_slots(op) - allowed):
+            problem = Problem(path, None, f"operations[{i}].{where}", f"secret {name} of {address} does not go here")
+            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
         where = f"operations[{i}]"
         provider = by_name.get(op.provider)
         if provider is None:
@@ -473,7 +469,7 @@ def _run_apply(
 ) -> None:
     from . import output
     from .load import load_stack
-    from .pipeline import apply_plan, backend_for, compute_plan
+    from .pipeline import apply_plan, backend_for, check_fresh, compute_plan
 
     path = pick_stack(stack_path or (saved.stack_path if saved else None))
     env = environment or (saved.environment if saved else None)
@@ -500,7 +496,8 @@ def _run_apply(
             click.echo("The plan has no changes; nothing to do.")
             return
         else:
-            _check_operations(planfile or "PLANFILE", saved, planned.providers)
+            check_fresh(saved, planned)  # first: a stale plan differs from today's for that reason
+            _check_operations(planfile or "PLANFILE", saved, planned)
         done = apply_plan(planned, saved, options)
     click.echo(f"{verb.capitalize()} complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
 

@@ -17,31 +17,10 @@ from typing import Any
 
 import click
 
+from .cli_options import env_option, stack_option
 from .errors import HookctlError, InputError, Problem
 
 F = Callable[..., Any]
-
-
-def _stack_option(f: F) -> F:
-    return click.option(
-        "-s",
-        "--stack",
-        "stack_path",
-        metavar="STACK",
-        help="Stack file (default: the only stack under ./stacks).",
-    )(f)
-
-
-def _env_option(f: F) -> F:
-    return click.option(
-        "-e",
-        "--env",
-        "--environment",
-        "environment",
-        metavar="ENV",
-        envvar="HOOKCTL_ENV",
-        help="Environment of the stack (default: its only one; or $HOOKCTL_ENV).",
-    )(f)
 
 
 def _dependency_options(f: F) -> F:
@@ -110,8 +89,8 @@ def _read_event(path: str) -> dict[str, Any]:
 
 @click.command("invoke")
 @click.argument("name", metavar="NAME")
-@_stack_option
-@_env_option
+@stack_option
+@env_option
 @click.option(
     "--event",
     "event_path",
@@ -214,7 +193,7 @@ def invoke(
     metavar="STACK",
     help="Stack file; repeatable (default: every stack under ./stacks with a .tests.yaml beside it).",
 )
-@_env_option
+@env_option
 @click.option("--junit", "junit_path", metavar="FILE", help="Also write the results as JUnit XML (for CI).")
 @click.option("-k", "select", metavar="TEXT", help="Only the cases whose '<action or function>: <name>' contains TEXT.")
 @click.option(

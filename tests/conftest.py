@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,26 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
     value = "hooks.slack.test/T000/B000/SuperSecretValue-7f3a9"
     monkeypatch.setenv("HOOKCTL_TEST_SLACK_URL", value)
     return value
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on loopback for the whole session (its backends are process-wide anyway)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 def pytest_configure(config: pytest.Config) -> None:

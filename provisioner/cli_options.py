@@ -1,0 +1,42 @@
+"""Options shared by several hookctl commands, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stack_option(f: F) -> F:
+    return click.option(
+        "-s",
+        "--stack",
+        "stack_path",
+        metavar="STACK",
+        help="Stack file (default: the only stack under ./stacks).",
+    )(f)
+
+
+def env_option(f: F) -> F:
+    return click.option(
+        "-e",
+        "--env",
+        "--environment",
+        "environment",
+        metavar="ENV",
+        envvar="HOOKCTL_ENV",
+        help="Environment of the stack (default: its only one; or $HOOKCTL_ENV).",
+    )(f)
+
+
+def target_option(f: F) -> F:
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="ADDRESS",
+        help="Limit to this resource address (and what it depends on); repeatable.",
+    )(f)
