@@ -132,11 +132,15 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         live = provider.read(ctx)
         desired = provider.desired(ctx, live)
         found = diff(desired, live.resources, sorted(live.owned) if stack.prune else ())
-        found = _targeted(found, options.targets)
+        ops = provider.operations(ctx, found, desired, live)
+        if options.targets:
+            # Keep the targeted resources and everything their operations depend on.
+            ops = _with_dependencies(ops, {c.address for c in found if _matches(c.address, options.targets)})
+            kept = {address for op in ops for address in _touches(op)}
+            found = [c for c in found if c.address in kept or _matches(c.address, options.targets)]
         changes.extend(found)
-        operations.extend(provider.operations(ctx, found, desired, live))
+        operations.extend(ops)
         live_docs[provider.name] = _fingerprint_view(live)
-    operations = _with_dependencies(operations, {c.address for c in changes}) if options.targets else operations
     plan = Plan(
         stack=stack.name,
         environment=stack.environment.name,
@@ -240,16 +244,15 @@ def _matches(address: str, targets: tuple[str, ...]) -> bool:
     return any(address == t or address.startswith(t + ".") for t in targets)
 
 
-def _targeted(changes: list[ResourceChange], targets: tuple[str, ...]) -> list[ResourceChange]:
-    if not targets:
-        return changes
-    return [c for c in changes if _matches(c.address, targets)]
+def _touches(op: Operation) -> set[str]:
+    """Addresses an operation changes: its own and those it records (one pool write serves several)."""
+    return {op.address, *(op.record or {})}
 
 
 def _with_dependencies(operations: list[Operation], addresses: set[str]) -> list[Operation]:
     by_id = {op.id: op for op in operations}
     keep: set[str] = set()
-    stack = [op.id for op in operations if op.address in addresses]
+    stack = [op.id for op in operations if _touches(op) & addresses]
     while stack:
         current = stack.pop()
         if current in keep or current not in by_id:
@@ -257,10 +260,6 @@ def _with_dependencies(operations: list[Operation], addresses: set[str]) -> list
         keep.add(current)
         stack.extend(by_id[current].depends_on)
     return [op for op in operations if op.id in keep]
-
-
-def default_build_dir() -> str:
-    return os.environ.get("HOOKCTL_BUILD_DIR", ".hookctl/build")
 
 
 __all__ = ["HookctlError", "Options", "Planned", "apply_plan", "check_fresh", "compute_plan"]
