@@ -676,3 +676,7 @@ from .cli_local import event, invoke, test_cmd  # noqa: E402 - local runs: hookc
 cli.add_command(invoke)
 cli.add_command(test_cmd)
 cli.add_command(event)
+from .cli_import import adopt_command, import_command  # noqa: E402 - hookctl import / adopt
+
+cli.add_command(import_command)
+cli.add_command(adopt_command)

@@ -1,0 +1,1425 @@
+"""Import and adopt: bring an Auth0 tenant's actions and Cognito pools' Lambda triggers under hookctl.
+
+    read     provider clients (read-only)          → Auth0Snapshot, CognitoSnapshot   (provider APIs)
+    import   snapshots + Selection                 → Imported                         (none: pure)
+    files    Imported                              → stack file + template texts      (none: pure)
+    write    files                                 → disk, after proving that load +
+                                                     render reproduce the live code    (a temp dir, the stack dir)
+    adopt    the written stack                     → the one-time writes that make
+                                                     ownership real, then an empty plan (provider APIs, state)
+
+Why adoption writes at all. hookctl proves ownership in the live systems, so
+that a runner with no state never touches what it did not create: an action
+it owns starts with ``marker(stack, environment)``, a function it owns carries
+the ``hookctl:*`` tags and a ``[hookctl <digest>]`` build marker in its
+description, and its CodeSha256 is hookctl's deterministic build. None of that
+is true of an existing setup, so the first plan after an import cannot be
+empty without one write per resource. ``adopt`` makes exactly those writes
+and nothing else, after showing them and asking (``--auto-approve`` in CI):
+
+- Auth0: each action's code gains the marker line and is redeployed (the rest
+  of the code is byte-for-byte what ran before); its secrets are written from
+  the environment variables the stack names (Auth0 never returns a secret's
+  value, so the only honest way to know the value is to set it — from then on
+  the state holds its salted hash and ``updated_at``, never the value).
+  Bindings are not touched: the stack lists the imported actions in their live
+  order and unmanaged bindings keep their slots.
+- Cognito: each function is tagged, hookctl's build of the very same handler
+  text is uploaded (only the zip's bytes differ) and the build marker is added
+  to the description. A Lambda secret's live value *can* be read, so the plan
+  compares it with the exported one and adoption refuses a different value
+  instead of writing it. A missing Cognito invoke grant for a pool that already
+  calls the function is added.
+
+Anything else the plan would do (create, delete, rebind, change code or
+configuration) means the import could not express the live setup, and
+``adopt`` refuses, naming the resource and field, instead of changing
+behaviour. After applying it re-plans and reports whether the plan is empty.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import fnmatch
+import hashlib
+import io
+import math
+import os
+import re
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from . import catalog
+from .errors import HookctlError, ProviderError
+from .load import ENV_NAME_RE, NAME_RE, NPM_VERSION_RE, SECRET_NAME_RE, load_stack
+from .model import Stack
+from .plan import CREATE, UPDATE, Plan, ResourceChange
+from .providers.auth0 import MARKER_RE, SECRET_UNKNOWN, LiveAction, LiveBinding, TriggerInfo, marker
+from .providers.base import Provider
+from .providers.cognito_plan import (
+    MAX_DESCRIPTION,
+    SECRET_ENV_PREFIX,
+    SENDER_TRIGGERS,
+    TAG_FUNCTION,
+    TAG_MANAGED,
+    TAG_STACK,
+    Names,
+    pool_entries,
+    split_marker,
+    with_marker,
+)
+from .render import render_all
+from .state import Backend, LockInfo, State
+
+if TYPE_CHECKING:
+    from .pipeline import Options, Planned
+    from .providers.auth0 import Auth0Client
+    from .providers.aws import LambdaCognitoClient
+
+ProviderFactory = Callable[[Stack], list[Provider]]
+Echo = Callable[[str], None]
+
+# hookctl can upload at most this much in one request (aws.MAX_DIRECT_UPLOAD): a bigger function
+# could not be adopted anyway, so it is not downloaded.
+MAX_ZIP_BYTES = 50 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # Lambda's own limit; guards against zip bombs
+DOWNLOAD_TIMEOUT = 60
+NODE_SUFFIXES = (".js", ".mjs", ".cjs")  # the order Lambda's Node.js runtime tries them in
+HANDLER_RE = re.compile(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*$")  # what load accepts
+NEVER_DEPLOYED = "the action was never deployed"
+
+# Lambda settings hookctl neither reads nor writes: adoption keeps them as they are, but the
+# stack cannot say so (and a function hookctl recreates would not have them).
+UNMANAGED_SETTINGS = {
+    "Layers": "layers",
+    "VpcConfig": "a VPC configuration",
+    "DeadLetterConfig": "a dead-letter queue",
+    "KMSKeyArn": "a customer-managed KMS key for its environment",
+    "FileSystemConfigs": "an EFS file system",
+}
+
+# Environment variable names an imported secret must not read its value from: a shell always
+# has them (PATH, HOME), or they configure hookctl and its tools.
+RESERVED_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "PWD",
+        "OLDPWD",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TZ",
+        "HOSTNAME",
+        "EDITOR",
+        "PAGER",
+        "DISPLAY",
+        "MAIL",
+        "CI",
+        "NO_COLOR",
+    }
+)
+RESERVED_ENV_PREFIXES = (
+    "AWS_",
+    "AUTH0_",
+    "HOOKCTL_",
+    "LC_",
+    "PYTHON",
+    "NODE_",
+    "NPM_",
+    "PIP_",
+    "SSL_",
+    "XDG_",
+    "GIT_",
+    "GITHUB_",
+    "GITLAB_",
+    "RUNNER_",
+)
+
+
+class NotImportable(HookctlError):
+    """Some selected resources cannot be expressed as a stack entry; nothing was written."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {what}: {why}" for what, why in self.problems)
+        count = len(self.problems)
+        super().__init__(
+            f"cannot import {count} selected resource{'s' if count != 1 else ''}; nothing was written:\n{lines}",
+            hint="Fix them in the live system first, or leave them out with --select '!NAME'.",
+        )
+
+
+class NotAdoptable(HookctlError):
+    """The plan for the stack would do more than make the live resources owned; nothing was written."""
+
+    def __init__(self, reasons: Sequence[str], *, hint: str | None = None) -> None:
+        self.reasons = tuple(reasons)
+        lines = "\n".join(f"  {r}" for r in self.reasons)
+        super().__init__(
+            f"adopting would change more than ownership, so nothing was written:\n{lines}",
+            hint=hint
+            or "Adoption only marks live resources as hookctl's. Make the stack match the live setup "
+            "(or re-import it), or use `hookctl apply` for real changes.",
+        )
+
+
+# =============================================================================================
+# Selection
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to adopt and how to treat a Lambda function's environment variables."""
+
+    # Shell-style patterns against the action's or Lambda function's name; "!PATTERN" leaves out.
+    # No including pattern: everything (but what is left out).
+    patterns: tuple[str, ...] = ()
+    plain: frozenset[str] = frozenset()  # environment variable names to keep plain even if they look secret
+    secret: frozenset[str] = frozenset()  # environment variable names to treat as secrets anyway
+
+    def wants(self, name: str) -> bool:
+        include = [p for p in self.patterns if not p.startswith("!")]
+        exclude = [p[1:] for p in self.patterns if p.startswith("!")]
+        if any(fnmatch.fnmatchcase(name, p) for p in exclude):
+            return False
+        return not include or any(fnmatch.fnmatchcase(name, p) for p in include)
+
+
+# =============================================================================================
+# Snapshots: what the read step found (plain values; the import below is pure)
+
+
+@dataclass(frozen=True)
+class Auth0Snapshot:
+    domain: str
+    triggers: Mapping[str, TriggerInfo]
+    actions: tuple[LiveAction, ...]
+    bindings: Mapping[str, tuple[LiveBinding, ...]]  # trigger -> ordered bindings
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """A selected function's deployment package, or why it could not be read."""
+
+    data: bytes | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class CognitoSnapshot:
+    region: str
+    pools: Mapping[str, Mapping[str, Any]]  # pool name -> DescribeUserPool
+    functions: tuple[Mapping[str, Any], ...]  # ListFunctions
+    tags: Mapping[str, Mapping[str, str]]  # function name -> tags (selected functions only)
+    code: Mapping[str, FunctionCode]  # function name -> zip (selected functions only)
+
+
+def read_auth0(client: Auth0Client, domain: str) -> Auth0Snapshot:
+    """Triggers, every action and the bindings of every trigger-bound trigger that has actions: 2 + K reads."""
+    triggers = client.list_triggers()
+    actions = client.list_actions()
+    bound = {
+        a.trigger for a in actions if a.trigger in triggers and triggers[a.trigger].binding_policy != "entity-bound"
+    }
+    bindings = client.list_bindings_of(bound) if bound else {}
+    return Auth0Snapshot(
+        domain=domain,
+        triggers=dict(triggers),
+        actions=tuple(actions),
+        bindings={t: tuple(b) for t, b in bindings.items()},
+    )
+
+
+Fetch = Callable[[str, str], bytes]  # (Code.Location, resource) -> zip bytes
+
+
+def read_cognito(
+    client: LambdaCognitoClient,
+    pools: Mapping[str, str],
+    selection: Selection,
+    fetch: Fetch | None = None,
+) -> CognitoSnapshot:
+    """The pools, every function of the region, and tags and code of the selected functions serving them.
+
+    Reads: one DescribeUserPool per pool, one paginated ListFunctions, then per selected
+    function one ListTags, one GetFunction and one download of its package.
+    """
+    described: dict[str, Mapping[str, Any]] = {}
+    for name, pool_id in pools.items():
+        pool = client.describe_pool(pool_id, f"pool {name} ({pool_id})")
+        assert pool is not None
+        described[name] = pool
+    listed = client.list_functions()
+    by_arn = {str(cfg["FunctionArn"]): cfg for cfg in listed}
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for view in described.values():
+        for entry in pool_entries(view.get("LambdaConfig") or {}).values():
+            serving = by_arn.get(str(entry["lambda_arn"]))
+            if serving is not None and selection.wants(str(serving["FunctionName"])):
+                chosen[str(serving["FunctionName"])] = serving
+    tags: dict[str, Mapping[str, str]] = {}
+    code: dict[str, FunctionCode] = {}
+    for name, cfg in sorted(chosen.items()):
+        resource = f"function {name}"
+        tags[name] = client.list_tags(str(cfg["FunctionArn"]), resource)
+        if cfg.get("PackageType", "Zip") != "Zip" or int(cfg.get("CodeSize") or 0) > MAX_ZIP_BYTES:
+            code[name] = FunctionCode(None)  # refused by the import with the reason; not downloaded
+            continue
+        try:
+            code[name] = FunctionCode(download_function(client, name, resource, fetch))
+        except HookctlError as exc:
+            code[name] = FunctionCode(None, f"could not download its code: {exc.message}")
+    return CognitoSnapshot(
+        region=client.region,
+        pools=described,
+        functions=tuple(listed),
+        tags=tags,
+        code=code,
+    )
+
+
+def download_function(client: LambdaCognitoClient, name: str, resource: str, fetch: Fetch | None = None) -> bytes:
+    """A function's deployment package: GetFunction, then its ``Code.Location``."""
+
+    def get_function() -> Any:
+        return client.lambda_.get_function(FunctionName=name)
+
+    answer = _aws("GetFunction", resource, get_function)
+    location = str((answer.get("Code") or {}).get("Location") or "")
+    if not location:
+        raise HookctlError(f"{resource}: GetFunction returned no Code.Location")
+    return fetch(location, resource) if fetch else fetch_code(client, location, resource)
+
+
+def fetch_code(client: LambdaCognitoClient, location: str, resource: str) -> bytes:
+    """A function's package from GetFunction's ``Code.Location``.
+
+    On AWS that is a pre-signed HTTPS URL of Lambda's own bucket, fetched as is. When
+    boto3 is pointed at another endpoint (``AWS_ENDPOINT_URL``: the sandbox, moto,
+    LocalStack), nothing is fetched from amazonaws.com: an S3 location there is read
+    with S3 GetObject through the configured endpoint instead.
+    """
+    url = urllib.parse.urlsplit(location)
+    endpoint = urllib.parse.urlsplit(str(client.lambda_.meta.endpoint_url))
+    if not _aws_host(endpoint.hostname) and _aws_host(url.hostname):
+        bucket, key = _s3_object(url)
+        s3 = client.session.client("s3")
+        answer = _aws("GetObject", f"{resource} (s3://{bucket}/{key})", lambda: s3.get_object(Bucket=bucket, Key=key))
+        data = answer["Body"].read(MAX_ZIP_BYTES + 1)
+    else:
+        if url.scheme != "https" and not (url.scheme == "http" and url.hostname == endpoint.hostname):
+            raise HookctlError(f"{resource}: refusing to download its code from a {url.scheme or 'relative'} URL")
+        try:
+            with urllib.request.urlopen(
+                location, timeout=DOWNLOAD_TIMEOUT
+            ) as answer:  # https (or the endpoint's http) only
+                data = answer.read(MAX_ZIP_BYTES + 1)
+        except OSError as exc:  # never echo the URL: it is pre-signed
+            raise HookctlError(f"{resource}: downloading its code failed ({type(exc).__name__})") from None
+    if len(data) > MAX_ZIP_BYTES:
+        raise HookctlError(f"{resource}: its package is larger than {MAX_ZIP_BYTES // (1024 * 1024)} MB")
+    return bytes(data)
+
+
+def _aws_host(host: str | None) -> bool:
+    return bool(host) and str(host).lower().endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+def _s3_object(url: urllib.parse.SplitResult) -> tuple[str, str]:
+    host = str(url.hostname or "").lower()
+    path = urllib.parse.unquote(url.path.lstrip("/"))
+    if host.startswith(("s3.", "s3-")):  # path style: s3.<region>.amazonaws.com/<bucket>/<key>
+        bucket, _, key = path.partition("/")
+        return bucket, key
+    return host.split(".s3", 1)[0], path  # virtual-hosted: <bucket>.s3[.-]<region>.amazonaws.com/<key>
+
+
+def _aws(call: str, resource: str, fn: Callable[[], Any]) -> Any:
+    """A direct boto3 call with its error translated (never its parameters)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        detail = f"{error.get('Code') or 'Error'}: {error.get('Message') or ''}".rstrip(": ")
+        raise ProviderError("cognito", call, resource, detail) from None
+    except BotoCoreError as exc:
+        raise ProviderError("cognito", call, resource, type(exc).__name__) from None
+
+
+# =============================================================================================
+# The imported model (pure)
+
+
+@dataclass(frozen=True)
+class SecretDecl:
+    """A secret as the stack declares it: a name and where its value comes from. Never the value."""
+
+    name: str
+    source: str  # env | secretsmanager | ssm
+    locator: str
+    key: str | None = None
+
+    def yaml(self) -> dict[str, str]:
+        spec = {self.source: self.locator}
+        if self.key:
+            spec["key"] = self.key
+        return spec
+
+
+@dataclass(frozen=True)
+class ImportedAction:
+    name: str
+    trigger: str
+    runtime: str
+    dependencies: tuple[tuple[str, str], ...]
+    secrets: tuple[SecretDecl, ...]
+    code: str  # without hookctl's marker
+
+    @property
+    def address(self) -> str:
+        return f"auth0.action.{self.name}"
+
+
+@dataclass(frozen=True)
+class ImportedTrigger:
+    pool: str
+    trigger: str
+    lambda_version: str | None = None
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedFunction:
+    name: str  # logical: the physical name is <stack>-<environment>-<name>
+    physical: str
+    runtime: str
+    handler: str
+    role: str
+    timeout: int
+    memory: int
+    description: str
+    environment: tuple[tuple[str, str], ...]  # plain variables only
+    secrets: tuple[SecretDecl, ...]
+    triggers: tuple[ImportedTrigger, ...]
+    code: str
+    suffix: str  # .js .mjs .cjs .py
+
+    @property
+    def address(self) -> str:
+        return f"cognito.function.{self.name}"
+
+
+@dataclass
+class Imported:
+    stack: str
+    environment: str
+    auth0_domain: str | None = None
+    region: str | None = None
+    pools: dict[str, str] = field(default_factory=dict)
+    actions: list[ImportedAction] = field(default_factory=list)
+    bindings: dict[str, list[str]] = field(default_factory=dict)  # trigger -> imported actions in live order
+    functions: list[ImportedFunction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings worth reading; never a value
+
+    @property
+    def env_secrets(self) -> list[tuple[str, str]]:
+        """(environment variable, what it is for) of every env-sourced secret."""
+        rows: list[tuple[str, str]] = []
+        entries: list[ImportedAction | ImportedFunction] = [*self.actions, *self.functions]
+        for entry in entries:
+            rows.extend((s.locator, f"secret {s.name} of {entry.address}") for s in entry.secrets if s.source == "env")
+        return rows
+
+    def template_name(self, entry: ImportedAction | ImportedFunction) -> str:
+        if isinstance(entry, ImportedAction):
+            return f"imported/{self.stack}/auth0/{entry.name}.js.j2"
+        return f"imported/{self.stack}/cognito/{entry.name}{entry.suffix}.j2"
+
+
+def import_live(
+    stack: str,
+    environment: str,
+    auth0: Auth0Snapshot | None,
+    cognito: CognitoSnapshot | None,
+    selection: Selection = Selection(),
+) -> Imported:
+    """The stack entries that reproduce the selected live resources; raises ``NotImportable``
+    naming everything that cannot be expressed (all of it at once)."""
+    problems: list[tuple[str, str]] = []
+    for label, value in (("stack name", stack), ("environment", environment)):
+        if not NAME_RE.match(value):
+            problems.append((label, f"{value!r}: names are 1-64 letters, digits, '.', '_' or '-'"))
+    if problems:
+        raise NotImportable(problems)
+    imported = Imported(stack, environment)
+    if auth0 is not None:
+        imported.auth0_domain = auth0.domain
+        _import_auth0(imported, auth0, selection, problems)
+    if cognito is not None:
+        imported.region = cognito.region
+        _import_cognito(imported, cognito, selection, problems)
+    if problems:
+        raise NotImportable(problems)
+    _name_env_sources(imported)
+    if not imported.actions and not imported.functions:
+        where = " matching " + ", ".join(selection.patterns) if selection.patterns else ""
+        raise HookctlError(
+            f"nothing to import: no Auth0 action or pool trigger function{where}",
+            hint="Check --select, and for Cognito name the pools with --pool NAME=POOL_ID.",
+        )
+    return imported
+
+
+# -- Auth0 -------------------------------------------------------------------------------------
+
+
+def _import_auth0(
+    imported: Imported, snap: Auth0Snapshot, selection: Selection, problems: list[tuple[str, str]]
+) -> None:
+    own = marker(imported.stack, imported.environment)
+    by_id = {a.id: a for a in snap.actions}
+    chosen = sorted((a for a in snap.actions if selection.wants(a.name)), key=lambda a: a.name)
+    accepted: dict[str, ImportedAction] = {}
+    for action in chosen:
+        where = f"auth0.action.{action.name}"
+        why = _action_problem(action, snap.triggers, own)
+        if why:
+            problems.append((where, why))
+            continue
+        if action.deployed_number is None:
+            imported.notes.append(f"{where}: never deployed; adopting deploys it (it is bound to nothing)")
+        code = action.code[len(own) :] if action.code.startswith(own) else action.code
+        accepted[action.name] = ImportedAction(
+            name=action.name,
+            trigger=action.trigger,
+            runtime=action.runtime,
+            dependencies=tuple(sorted(action.dependencies.items())),
+            secrets=tuple(SecretDecl(n, "env", n) for n in sorted(action.secrets)),
+            code=code,
+        )
+    order: dict[str, list[str]] = {}
+    for trigger in sorted({a.trigger for a in accepted.values()}):
+        names = [
+            by_id[b.action_id].name if b.action_id in by_id else b.action_name for b in snap.bindings.get(trigger, ())
+        ]
+        bound = [n for n in names if n in accepted]
+        twice = sorted({n for n in bound if bound.count(n) > 1})
+        for name in twice:
+            problems.append((f"auth0.action.{name}", f"is bound to {trigger} more than once; a stack binds it once"))
+        order[trigger] = bound
+
+    def rank(a: ImportedAction) -> tuple[str, int, int]:
+        # Bound actions first, in execution order; then the unbound ones (already by name).
+        bound = order[a.trigger]
+        return (a.trigger, 0, bound.index(a.name)) if a.name in bound else (a.trigger, 1, 0)
+
+    ranked = sorted(accepted.values(), key=rank)
+    imported.actions.extend(ranked)
+    imported.bindings.update(order)
+
+
+def _action_problem(action: LiveAction, triggers: Mapping[str, TriggerInfo], own: str) -> str:
+    """Why ``action`` cannot become a stack entry as it is, or ''."""
+    if not NAME_RE.match(action.name):
+        return "its name is not a hookctl name (1-64 letters, digits, '.', '_' or '-'); rename it in Auth0 first"
+    found = MARKER_RE.match(action.code)
+    if found and found.group(0) != own:
+        return f"already managed by hookctl stack {found.group('stack')!r} environment {found.group('env')!r}"
+    info = triggers.get(action.trigger)
+    if action.trigger not in catalog.AUTH0_TRIGGERS or info is None:
+        return f"trigger {action.trigger!r} is not one hookctl manages"
+    if info.binding_policy == "entity-bound":
+        return f"trigger {action.trigger!r} is entity-bound; hookctl manages trigger-bound triggers only"
+    if action.trigger_version != info.version:
+        return (
+            f"targets {action.trigger}@{action.trigger_version}, and hookctl always targets the trigger's current "
+            f"version {info.version}; upgrade the action in Auth0 first"
+        )
+    if action.runtime not in catalog.AUTH0_RUNTIMES:
+        return f"runtime {action.runtime!r} is not one hookctl supports ({', '.join(sorted(catalog.AUTH0_RUNTIMES))})"
+    if action.status == "failed":
+        return "its last build failed; fix or deploy it in Auth0 first"
+    if action.deployed_number is not None and (not action.all_changes_deployed or action.deployed_code != action.code):
+        return (
+            "its draft differs from the deployed version; deploy or discard the draft in Auth0 first "
+            "(import takes exactly what runs)"
+        )
+    for name, version in sorted(action.dependencies.items()):
+        if not NPM_VERSION_RE.match(version):
+            return f"dependency {name}@{version} is not an exact version (1.2.3); pin it in Auth0 first"
+    if len(action.dependencies) > catalog.AUTH0_MAX_DEPENDENCIES:
+        return f"has more than {catalog.AUTH0_MAX_DEPENDENCIES} dependencies"
+    for name in sorted(action.secrets):
+        if not SECRET_NAME_RE.match(name):
+            return f"secret name {name!r} is not letters, digits and _"
+    return _code_problem(action.code)
+
+
+def _code_problem(code: str) -> str:
+    if "\r" in code:
+        # Jinja turns every \r\n and \r into \n, so no template can reproduce these bytes.
+        return "its code has CR (\\r) line endings, which a template cannot reproduce; convert them to LF first"
+    return ""
+
+
+# -- Cognito -----------------------------------------------------------------------------------
+
+
+def _import_cognito(
+    imported: Imported, snap: CognitoSnapshot, selection: Selection, problems: list[tuple[str, str]]
+) -> None:
+    names = Names(imported.stack, imported.environment)
+    by_arn = {str(cfg["FunctionArn"]): cfg for cfg in snap.functions}
+    serving: dict[str, list[ImportedTrigger]] = {}
+    for pool, described in sorted(snap.pools.items()):
+        imported.pools[pool] = str(described["Id"])
+        config = described.get("LambdaConfig") or {}
+        for trigger, entry in sorted(pool_entries(config).items()):
+            arn = str(entry["lambda_arn"])
+            cfg = by_arn.get(arn)
+            target = arn.split(":function:", 1)[-1]
+            if cfg is None:
+                if selection.wants(target.split(":", 1)[0]):
+                    problems.append((f"cognito.pool.{pool}.{trigger}", _foreign_arn(arn, snap.region)))
+                continue
+            physical = str(cfg["FunctionName"])
+            if not selection.wants(physical):
+                continue
+            serving.setdefault(physical, []).append(
+                ImportedTrigger(
+                    pool,
+                    trigger,
+                    entry.get("lambda_version") if trigger in catalog.COGNITO_VERSIONED_TRIGGERS else None,
+                    str(entry.get("kms_key_id")) if trigger in SENDER_TRIGGERS and entry.get("kms_key_id") else None,
+                )
+            )
+    listed = {str(cfg["FunctionName"]): cfg for cfg in snap.functions}
+    for physical, triggers in sorted(serving.items()):
+        cfg = listed[physical]
+        where = f"function {physical}"
+        try:
+            fn = _import_function(names, cfg, tuple(triggers), snap, selection, imported.notes)
+        except _Refused as exc:
+            problems.append((where, str(exc)))
+            continue
+        imported.functions.append(fn)
+    imported.functions.sort(key=lambda f: f.name)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _foreign_arn(arn: str, region: str) -> str:
+    parts = arn.split(":")
+    if len(parts) > 7:
+        return f"points at {arn}, a version or alias; hookctl attaches unqualified functions only"
+    return f"points at {arn}, which is not a function of this account in {region}"
+
+
+def _logical(names: Names, physical: str) -> str | None:
+    """The stack name of a function hookctl would name ``physical``, if there is one."""
+    prefix = names.function("")  # "<stack>-<environment>-", with what Lambda forbids replaced
+    if not physical.startswith(prefix):
+        return None
+    logical = physical[len(prefix) :]
+    return logical if NAME_RE.match(logical) and names.function(logical) == physical else None
+
+
+def _name_hint(names: Names, physical: str) -> str:
+    guess = re.match(r"^(?P<stack>[A-Za-z0-9][\w.]*?)-(?P<env>[A-Za-z0-9][\w.]*?)-(?P<rest>.+)$", physical)
+    suggestion = f"; it would fit --name {guess['stack']} -e {guess['env']}" if guess else ""
+    return (
+        f"hookctl names a function <stack>-<environment>-<name>, and {physical!r} does not start with "
+        f"{names.function('')}{suggestion} (a function cannot be renamed in place)"
+    )
+
+
+def _import_function(
+    names: Names,
+    cfg: Mapping[str, Any],
+    triggers: tuple[ImportedTrigger, ...],
+    snap: CognitoSnapshot,
+    selection: Selection,
+    notes: list[str],
+) -> ImportedFunction:
+    physical = str(cfg["FunctionName"])
+    logical = _logical(names, physical)
+    if logical is None:
+        raise _Refused(_name_hint(names, physical))
+    tags = snap.tags.get(physical) or {}
+    if tags.get(TAG_MANAGED) == "true" and not names.owns(tags):
+        raise _Refused(
+            f"already managed by hookctl stack {tags.get(TAG_STACK)!r} environment {tags.get('hookctl:environment')!r}"
+        )
+    if names.owns(tags) and tags.get(TAG_FUNCTION) not in (None, logical):
+        raise _Refused(f"its hookctl:function tag says {tags.get(TAG_FUNCTION)!r}, not {logical!r}")
+    if cfg.get("PackageType", "Zip") != "Zip":
+        raise _Refused("it is a container image function; hookctl deploys zip packages only")
+    runtime = str(cfg.get("Runtime") or "")
+    if runtime not in catalog.LAMBDA_RUNTIMES:
+        raise _Refused(
+            f"runtime {runtime!r} is not one hookctl supports ({', '.join(sorted(catalog.LAMBDA_RUNTIMES))})"
+        )
+    architectures = list(cfg.get("Architectures") or ["x86_64"])
+    if architectures != ["x86_64"]:
+        raise _Refused(f"it runs on {', '.join(architectures)}; hookctl builds x86_64 packages only")
+    handler = str(cfg.get("Handler") or "")
+    if not HANDLER_RE.match(handler):
+        raise _Refused(f"handler {handler!r} is not module.function")
+    timeout, memory = int(cfg.get("Timeout") or 3), int(cfg.get("MemorySize") or 128)
+    if not (1 <= timeout <= 900 and 128 <= memory <= 10240):
+        raise _Refused(f"timeout {timeout} s / memory {memory} MB are outside what a stack accepts")
+    description, _ = split_marker(str(cfg.get("Description") or ""))
+    if len(with_marker(description, "0" * 16)) > MAX_DESCRIPTION:
+        raise _Refused(f"its description leaves no room for hookctl's build marker ({MAX_DESCRIPTION} characters)")
+    plain, secrets = _split_environment(physical, cfg, selection)
+    code = snap.code.get(physical) or FunctionCode(None, "its code was not read")
+    if code.data is None:
+        raise _Refused(code.error or "its package is not a zip hookctl can read (image, or larger than 50 MB)")
+    digest = base64.b64encode(hashlib.sha256(code.data).digest()).decode("ascii")
+    if cfg.get("CodeSha256") and digest != cfg.get("CodeSha256"):
+        raise _Refused("the downloaded package does not match its CodeSha256; import again")
+    source, suffix = handler_source(code.data, handler, runtime)
+    why = _code_problem(source)
+    if why:
+        raise _Refused(why)
+    where = f"cognito.function.{logical}"
+    for key, what in UNMANAGED_SETTINGS.items():
+        value = cfg.get(key)
+        if value and (key != "VpcConfig" or (value.get("SubnetIds") or value.get("SecurityGroupIds"))):
+            notes.append(f"{where}: has {what}; hookctl keeps it as it is but does not manage it")
+    if (cfg.get("TracingConfig") or {}).get("Mode") == "Active":
+        notes.append(f"{where}: has active X-Ray tracing; hookctl keeps it as it is but does not manage it")
+    return ImportedFunction(
+        name=logical,
+        physical=physical,
+        runtime=runtime,
+        handler=handler,
+        role=str(cfg.get("Role") or ""),
+        timeout=timeout,
+        memory=memory,
+        description=description,
+        environment=tuple(sorted(plain.items())),
+        secrets=tuple(sorted(secrets, key=lambda s: s.name)),
+        triggers=tuple(sorted(triggers, key=lambda t: (t.pool, t.trigger))),
+        code=source,
+        suffix=suffix,
+    )
+
+
+def _split_environment(
+    physical: str, cfg: Mapping[str, Any], selection: Selection
+) -> tuple[dict[str, str], list[SecretDecl]]:
+    """Plain variables, and secrets: hookctl's Secrets Manager / SSM references, and values that look secret."""
+    variables = (cfg.get("Environment") or {}).get("Variables") or {}
+    plain: dict[str, str] = {}
+    secrets: list[SecretDecl] = []
+    for key, value in sorted(variables.items()):
+        text = str(value)
+        if key.startswith(SECRET_ENV_PREFIX):
+            name = key[len(SECRET_ENV_PREFIX) :]
+            ref = _secret_reference(name, text)
+            if ref is None:
+                raise _Refused(f"variable {key} is not a secretsmanager:/ssm: reference hookctl understands")
+            secrets.append(ref)
+            continue
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or not SECRET_NAME_RE.match(key):
+            raise _Refused(f"environment variable name {key!r} is not one a stack accepts")
+        if key in selection.secret or (key not in selection.plain and looks_secret(key, text)):
+            secrets.append(SecretDecl(key, "env", key))
+        else:
+            plain[key] = text
+    return plain, secrets
+
+
+def _secret_reference(name: str, value: str) -> SecretDecl | None:
+    if not SECRET_NAME_RE.match(name):
+        return None
+    source, _, locator = value.partition(":")
+    if source == "secretsmanager" and locator:
+        arn, _, key = locator.partition("#")
+        return SecretDecl(name, "secretsmanager", arn, key or None)
+    if source == "ssm" and locator:
+        return SecretDecl(name, "ssm", locator)
+    return None
+
+
+def handler_source(data: bytes, handler: str, runtime: str) -> tuple[str, str]:
+    """The handler module's text and suffix; refuses a package holding anything else.
+
+    hookctl builds a function from one rendered handler (plus declared dependencies that it
+    installs itself), so a package with other files — shared modules, a package.json,
+    node_modules, vendored Python packages — cannot be reproduced from a template.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _Refused("its package is not a readable zip") from None
+    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+        raise _Refused("its package unzips to more than Lambda's 250 MB")
+    module = handler.rpartition(".")[0]
+    suffixes = (".py",) if catalog.lambda_language(runtime) == "python" else NODE_SUFFIXES
+    present = {i.filename: i for i in infos}
+    found = next((module + s for s in suffixes if module + s in present), None)
+    if found is None:
+        raise _Refused(f"its package has no {' / '.join(module + s for s in suffixes)} for handler {handler}")
+    others = sorted(n for n in present if n != found)
+    if others:
+        shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        if any(n.startswith("node_modules/") or ".dist-info/" in n for n in others):
+            why = (
+                "it bundles its dependencies; hookctl installs them from a stack's `dependencies:` (and a lock "
+                "file) and cannot reproduce this package"
+            )
+        else:
+            why = "hookctl deploys a single handler file and cannot reproduce a package with more"
+        raise _Refused(
+            f"its package holds {shown} besides {found}: {why}. Bundle the code into {found} "
+            "(or declare the dependencies in a stack by hand)"
+        )
+    try:
+        text = archive.read(found).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(f"{found} is not UTF-8 text") from None
+    return text, os.path.splitext(found)[1]
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+_SECRET_NAME_HINT = re.compile(
+    r"SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|SIGNING|WEBHOOK|DSN"
+    r"|SALT|COOKIE|AUTH|(^|_)(PASS|PWD|KEY|PIN)$",
+    re.IGNORECASE,
+)
+_SECRET_VALUE_HINTS = (
+    re.compile(r"://[^/\s:@]+:[^/\s@]+@"),  # credentials inside a URL
+    re.compile(r"^eyJ[\w-]{8,}\.[\w-]{8,}\."),  # a JSON Web Token
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"\b[spr]k_(live|test)_[0-9A-Za-z]{8,}"),  # Stripe
+    re.compile(r"\bxox[abposr]-[0-9A-Za-z-]{10,}"),  # Slack tokens
+    re.compile(r"hooks\.slack\.com/"),  # Slack webhooks
+    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access keys
+    re.compile(r"\b(gh[pousr]_[0-9A-Za-z]{20,}|github_pat_)"),  # GitHub tokens
+    re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # Google API keys
+    re.compile(r"[?&](sig|signature|token|key|secret|code|password|access_token|api_key)=", re.IGNORECASE),
+)
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
+
+
+def looks_secret(name: str, value: str) -> bool:
+    """Would a reviewer want this Lambda environment variable kept out of git?
+
+    Deliberately eager: a false "secret" costs one exported variable, a false "plain" puts a
+    credential in a stack file. ``--plain NAME`` / ``--secret NAME`` override it.
+    """
+    if _SECRET_NAME_HINT.search(name):
+        return True
+    if any(p.search(value) for p in _SECRET_VALUE_HINTS):
+        return True
+    return any(_random_looking(run) for run in _TOKEN_RUN.findall(value))
+
+
+def _random_looking(text: str) -> bool:
+    if not (re.search(r"[A-Za-z]", text) and re.search(r"\d", text)):
+        return False
+    counts = {c: text.count(c) for c in set(text)}
+    entropy = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return entropy >= 3.5
+
+
+def _name_env_sources(imported: Imported) -> None:
+    """Each env-sourced secret reads the variable named after it, unless that name is taken by another
+    entry's secret or by the shell / hookctl itself: then ``<ENTRY>_<NAME>``."""
+    entries: list[ImportedAction | ImportedFunction] = [*imported.actions, *imported.functions]
+    users: dict[str, int] = {}
+    for entry in entries:
+        for s in entry.secrets:
+            if s.source == "env":
+                users[s.name] = users.get(s.name, 0) + 1
+    for i, entry in enumerate(entries):
+        renamed = tuple(
+            dataclasses.replace(s, locator=_qualified(entry.name, s.name))
+            if s.source == "env" and (users[s.name] > 1 or _reserved_env(s.name))
+            else s
+            for s in entry.secrets
+        )
+        entries[i] = dataclasses.replace(entry, secrets=renamed)
+    imported.actions = [e for e in entries if isinstance(e, ImportedAction)]
+    imported.functions = [e for e in entries if isinstance(e, ImportedFunction)]
+
+
+def _reserved_env(name: str) -> bool:
+    upper = name.upper()
+    return upper in RESERVED_ENV or upper.startswith(RESERVED_ENV_PREFIXES)
+
+
+def _qualified(entry: str, name: str) -> str:
+    qualified = re.sub(r"[^A-Za-z0-9_]", "_", f"{entry}_{name}").upper()
+    if not ENV_NAME_RE.match(qualified) or _reserved_env(qualified):
+        qualified = f"SECRET_{qualified}"
+    return qualified
+
+
+# =============================================================================================
+# Files (pure)
+
+_JINJA_SYNTAX = re.compile(r"\{[{%#]")
+# How Jinja's lexer finds the end of a raw block (jinja2.lexer: block start, optional -/+,
+# whitespace, "endraw"); a literal one inside the code is split between its "{" and "%".
+_ENDRAW = re.compile(r"\{(?=%[-+]?\s*endraw)")
+
+
+def template_text(code: str, header: str = "") -> str:
+    """A Jinja template that renders to exactly ``code``.
+
+    Code without Jinja syntax is its own template. Otherwise it is wrapped in
+    ``{% raw %}…{% endraw %}``, and any ``{% endraw %}`` inside it is split across
+    two raw blocks so it cannot end the block early. ``header`` becomes a Jinja
+    comment that renders to nothing.
+    """
+    needs_raw = bool(_JINJA_SYNTAX.search(code)) or (header and code[:1].isspace())
+    body = code
+    if needs_raw:
+        body = "{% raw %}" + _ENDRAW.sub("{{% endraw %}{% raw %}", code) + "{% endraw %}"
+    if header:
+        # "-#}" trims the newline after the comment; the code itself starts at a raw block or
+        # with a non-space character, so nothing of it is trimmed.
+        body = "{# " + header.replace("#}", "# }") + " -#}\n" + body
+    return body
+
+
+def stack_document(imported: Imported) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    if imported.actions:
+        env["auth0"] = {"domain": imported.auth0_domain}
+    if imported.functions:
+        used = {t.pool for f in imported.functions for t in f.triggers}
+        env["cognito"] = {
+            "region": imported.region,
+            "pools": {p: pid for p, pid in sorted(imported.pools.items()) if p in used},
+        }
+    doc: dict[str, Any] = {
+        "stack": imported.stack,
+        "environments": {imported.environment: env},
+    }
+    if imported.actions:
+        actions: dict[str, Any] = {}
+        for a in imported.actions:
+            body: dict[str, Any] = {"trigger": a.trigger, "template": imported.template_name(a), "runtime": a.runtime}
+            if a.dependencies:
+                body["dependencies"] = dict(a.dependencies)
+            if a.secrets:
+                body["secrets"] = {s.name: s.yaml() for s in a.secrets}
+            actions[a.name] = body
+        # Every trigger of an imported action is listed, even with no binding: a trigger left out
+        # would bind its actions in declaration order.
+        triggers = {t: {"bindings": list(names)} for t, names in sorted(imported.bindings.items())}
+        doc["auth0"] = {"actions": actions, "triggers": triggers}
+    if imported.functions:
+        functions: dict[str, Any] = {}
+        for f in imported.functions:
+            body = {
+                "template": imported.template_name(f),
+                "runtime": f.runtime,
+                "handler": f.handler,
+                "role": f.role,
+                "timeout": f.timeout,
+                "memory": f.memory,
+            }
+            if f.description:
+                body["description"] = f.description
+            if f.environment:
+                body["environment"] = dict(f.environment)
+            if f.secrets:
+                body["secrets"] = {s.name: s.yaml() for s in f.secrets}
+            body["triggers"] = [_trigger_yaml(t) for t in f.triggers]
+            functions[f.name] = body
+        doc["cognito"] = {"functions": functions}
+    return doc
+
+
+def _trigger_yaml(t: ImportedTrigger) -> dict[str, str]:
+    out = {"pool": t.pool, "trigger": t.trigger}
+    if t.lambda_version:
+        out["lambda_version"] = t.lambda_version
+    if t.kms_key_id:
+        out["kms_key_id"] = t.kms_key_id
+    return out
+
+
+def stack_text(imported: Imported, stack_path: str) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096  # no folded lines: one value, one line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    yaml.dump(stack_document(imported), out)
+    sources = []
+    if imported.actions:
+        sources.append(f"Auth0 tenant {imported.auth0_domain}")
+    if imported.functions:
+        sources.append(f"Cognito pools {', '.join(sorted(imported.pools))} in {imported.region}")
+    lines = [
+        f"# Imported by `hookctl import` from {' and '.join(sources)}.",
+        "# Before the first plan, adopt it once: hookctl shows and asks before writing its ownership",
+        "# marks (Auth0: a marker line in each action and its secrets; Lambda: tags and its own build):",
+        f"#   hookctl adopt -s {stack_path} -e {imported.environment}",
+    ]
+    rows = imported.env_secrets
+    if rows:
+        lines.append("# Secrets are declared by name only; export these first:")
+        width = max(len(var) for var, _ in rows)
+        lines.extend(f"#   {var.ljust(width)}  {what}" for var, what in rows)
+    return "\n".join(lines) + "\n" + out.getvalue()
+
+
+def import_files(imported: Imported, stack_path: str) -> dict[str, str]:
+    """Every file the import writes: path → text. Templates go beside the stack file
+    (``templates/imported/<stack>/...``), the stack-local folder hookctl searches first."""
+    stack_dir = os.path.dirname(stack_path) or "."
+    files = {stack_path: stack_text(imported, stack_path)}
+    entries: list[ImportedAction | ImportedFunction] = [*imported.actions, *imported.functions]
+    for entry in entries:
+        if isinstance(entry, ImportedAction):
+            header = f"Imported from Auth0 action {entry.name}; hookctl prepends its ownership marker line."
+        else:
+            header = f"Imported from Lambda function {entry.physical}."
+        path = os.path.join(stack_dir, "templates", *imported.template_name(entry).split("/"))
+        files[path] = template_text(entry.code, header)
+    return files
+
+
+def write_import(imported: Imported, stack_path: str, *, force: bool = False) -> list[str]:
+    """Prove the files reproduce the live setup, then write them; refuses to overwrite without ``force``."""
+    files = import_files(imported, stack_path)
+    existing = sorted(p for p in files if os.path.lexists(p))
+    if existing and not force:
+        raise HookctlError(
+            f"refusing to overwrite {', '.join(existing)}",
+            hint="Pass --force to replace them, or choose another stack file with -s.",
+        )
+    verify_import(imported, files, stack_path)
+    for path, text in files.items():
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    return list(files)
+
+
+def verify_import(imported: Imported, files: Mapping[str, str], stack_path: str) -> None:
+    """Load and render the files in a scratch copy: every entry must come back as read live."""
+    stack_dir = os.path.dirname(stack_path) or "."
+    scratch = tempfile.mkdtemp(prefix="hookctl-import-")
+    try:
+        for path, text in files.items():
+            target = os.path.join(scratch, os.path.relpath(path, stack_dir))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        stack = load_stack(os.path.join(scratch, os.path.relpath(stack_path, stack_dir)), imported.environment)
+        rendered = {r.address: r.source for r in render_all(stack)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    wrong: list[str] = []
+    for a in imported.actions:
+        got = next((x for x in stack.actions if x.name == a.name), None)
+        same = got is not None and (got.trigger, got.runtime, dict(got.dependencies)) == (
+            a.trigger,
+            a.runtime,
+            dict(a.dependencies),
+        )
+        if not same or rendered.get(a.address) != a.code:
+            wrong.append(a.address)
+    for f in imported.functions:
+        fn = next((x for x in stack.functions if x.name == f.name), None)
+        same = fn is not None and (
+            fn.runtime,
+            fn.handler,
+            fn.role,
+            fn.timeout,
+            fn.memory,
+            fn.description,
+            dict(fn.environment),
+        ) == (f.runtime, f.handler, f.role, f.timeout, f.memory, f.description, dict(f.environment))
+        if not same or rendered.get(f.address) != f.code:
+            wrong.append(f.address)
+    order = {tb.trigger: list(tb.actions) for tb in stack.bindings}
+    wrong.extend(f"auth0.trigger.{t}" for t, names in imported.bindings.items() if order.get(t) != names)
+    if wrong:
+        raise HookctlError(
+            f"internal error: the written stack would not reproduce {', '.join(wrong)}; nothing was written",
+            hint="This is a hookctl bug; rerun with --debug and report it.",
+        )
+
+
+# =============================================================================================
+# Adoption
+
+
+@dataclass(frozen=True)
+class TagWrite:
+    """Ownership tags a function gets before the plan runs (TagResource keeps its other tags)."""
+
+    address: str
+    name: str
+    arn: str
+    tags: Mapping[str, str]
+
+
+@dataclass
+class Adoption:
+    planned: Planned
+    tags: list[TagWrite]
+    notes: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.tags and self.planned.plan.empty
+
+
+class _Prerecorded(Backend):
+    """The real backend, whose state already records the functions being adopted.
+
+    Planning then treats them as hookctl's (their tags are written only once the user
+    said yes); the records reach the real state only through apply's own writes.
+    """
+
+    def __init__(self, inner: Backend, records: Mapping[str, dict[str, Any]]) -> None:
+        self.inner = inner
+        self.records = dict(records)
+
+    def read(self) -> State:
+        state = self.inner.read()
+        for address, record in self.records.items():
+            if address not in state.resources:
+                state.patch(address, dict(record))
+        return state
+
+    def write(self, state: State) -> None:
+        self.inner.write(state)
+
+    def acquire(self, operation: str) -> LockInfo:
+        return self.inner.acquire(operation)
+
+    def release(self, lock: LockInfo) -> None:
+        self.inner.release(lock)
+
+    def unlock(self, lock_id: str) -> None:
+        self.inner.unlock(lock_id)
+
+
+def plan_adoption(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Adoption:
+    """The plan that makes the stack's live resources hookctl's, checked to do nothing else.
+    Read-only. The caller holds the state lock and passes its backend in ``options``."""
+    from .pipeline import backend_for, compute_plan
+
+    stack = load_stack(stack_path, environment)
+    backend = backend_for(stack, options)
+    providers = factory(stack)
+    tags, records, reasons = _function_ownership(stack, providers, backend.read())
+    if reasons:
+        raise NotAdoptable(reasons)
+    planning = dataclasses.replace(options, backend=lambda _stack: _Prerecorded(backend, records))
+    planned = compute_plan(stack_path, environment, lambda _stack: providers, planning)
+    reasons = check_adoption(planned.plan, stack)
+    if not reasons:
+        changes, reasons = _with_live_code(planned.plan, stack, providers)
+        planned.plan = dataclasses.replace(planned.plan, changes=changes)
+    if reasons:
+        raise NotAdoptable(reasons)
+    return Adoption(planned, tags, adoption_notes(planned.plan, tags))
+
+
+def _with_live_code(
+    plan: Plan, stack: Stack, providers: Sequence[Provider]
+) -> tuple[tuple[ResourceChange, ...], list[str]]:
+    """A function hookctl did not build has no live code the plan can show (hookctl reads its own
+    builds back from its cache), so adoption reads the package and proves the handler text is the
+    template's — it may have been redeployed since the import. The change then shows no code diff."""
+    cognito = next((p for p in providers if p.name == "cognito"), None)
+    by_address = {fn.address: fn for fn in stack.functions}
+    changes: list[ResourceChange] = []
+    reasons: list[str] = []
+    for change in plan.changes:
+        fn = by_address.get(change.address)
+        if cognito is None or fn is None or not any(f.path == "code" for f in change.fields):
+            changes.append(change)
+            continue
+        client = cast("LambdaCognitoClient", cognito.client())
+        name = Names.of(stack).function(fn.name)
+        resource = f"{fn.address} ({name})"
+        try:
+            live, _ = handler_source(download_function(client, name, resource), fn.handler, fn.runtime)
+        except _Refused as exc:
+            reasons.append(f"{change.address}: {exc}")
+            continue
+        if live != change.code_after:
+            reasons.append(f"{change.address}: its live code differs from the template (redeployed since the import?)")
+            continue
+        changes.append(dataclasses.replace(change, code_before=live))
+    return tuple(changes), reasons
+
+
+def _function_ownership(
+    stack: Stack, providers: Sequence[Provider], state: State
+) -> tuple[list[TagWrite], dict[str, dict[str, Any]], list[str]]:
+    """Declared functions that exist: the tags each still needs, the state records that let the
+    plan treat them as owned meanwhile, and functions another stack owns."""
+    cognito = next((p for p in providers if p.name == "cognito"), None)
+    if cognito is None or not stack.functions:
+        return [], {}, []
+    client = cast("LambdaCognitoClient", cognito.client())
+    names = Names.of(stack)
+    listed = {str(cfg["FunctionName"]): cfg for cfg in client.list_functions()}
+    tags: list[TagWrite] = []
+    records: dict[str, dict[str, Any]] = {}
+    reasons: list[str] = []
+    for fn in stack.functions:
+        physical = names.function(fn.name)
+        cfg = listed.get(physical)
+        if cfg is None:
+            continue  # the plan creates it, and check_adoption refuses that
+        arn = str(cfg["FunctionArn"])
+        live_tags = client.list_tags(arn, f"{fn.address} ({physical})")
+        if live_tags.get(TAG_MANAGED) == "true" and not names.owns(live_tags):
+            reasons.append(
+                f"{fn.address}: function {physical} is managed by hookctl stack {live_tags.get(TAG_STACK)!r} "
+                f"environment {live_tags.get('hookctl:environment')!r}"
+            )
+            continue
+        wanted = names.tags(fn.name)
+        if any(live_tags.get(k) != v for k, v in wanted.items()):
+            tags.append(TagWrite(fn.address, physical, arn, wanted))
+        recorded = state.resources.get(fn.address)
+        if not (isinstance(recorded, Mapping) and recorded.get("arn") == arn):
+            records[fn.address] = {
+                "kind": "function",
+                "function": fn.name,
+                "name": physical,
+                "arn": arn,
+                "environment": sorted(fn.environment),
+            }
+    return tags, records, reasons
+
+
+# What adoption may change, per resource kind; anything else is refused.
+ADOPTION_METHODS = frozenset(
+    {"update_action", "deploy_action", "update_function_code", "update_function_configuration", "add_permission"}
+)
+
+
+def check_adoption(plan: Plan, stack: Stack) -> list[str]:
+    """Why ``plan`` does more than adopt (pure): one line per offending resource or operation."""
+    own = marker(stack.name, stack.environment.name)
+    reasons: list[str] = []
+    for change in plan.changes:
+        why = _adoption_problem(change, own)
+        if why:
+            reasons.append(f"{change.address}: {why}")
+    if not reasons:
+        for op in plan.operations:
+            if op.method not in ADOPTION_METHODS:
+                reasons.append(f"{op.address}: the plan would {op.description[:1].lower()}{op.description[1:]}")
+    return reasons
+
+
+def _adoption_problem(change: ResourceChange, own: str) -> str:
+    address = change.address
+    if address.startswith("cognito.permission.") and change.kind in (CREATE, UPDATE):
+        return ""  # a Cognito invoke grant for a pool already configured to call the function
+    if change.kind != UPDATE:
+        what = {"create": "create it (it is not live)", "delete": "delete it", "replace": "replace it"}
+        return f"the plan would {what.get(change.kind, change.kind)}"
+    paths = [f.path for f in change.fields]
+    if address.startswith("auth0.action."):
+        if change.reason and change.reason != NEVER_DEPLOYED:
+            return f"drift: {change.reason}"
+        before = change.code_before or ""
+        found = MARKER_RE.match(before)
+        if found and found.group(0) != own:
+            return (
+                f"it is managed by hookctl stack {found.group('stack')!r} environment {found.group('env')!r}, "
+                "not this one"
+            )
+        if "code" in paths and change.code_after != own + before:
+            return "its code differs from the template beyond hookctl's marker line"
+        for f in change.fields:
+            if f.path == "code":
+                continue
+            if not f.path.startswith("secrets."):
+                return f"{f.path} would change"
+            if f.after is None:
+                return f"{f.path} is live but not declared"
+            if f.before is None:
+                return f"{f.path} is declared but not live"
+            if f.before != SECRET_UNKNOWN:
+                return f"{f.path}: the exported value differs from the one hookctl recorded"
+        return ""
+    if address.startswith("cognito.function."):
+        if change.reason:
+            return f"drift: {change.reason}"
+        for path in paths:
+            if path.startswith("secrets."):
+                name = path.split(".", 1)[1]
+                return f"the value exported for secret {name} differs from the function's live value"
+        extra = sorted(set(paths) - {"code", "code_digest"})
+        if extra:
+            return f"{', '.join(extra)} would change"
+        return ""
+    return f"{', '.join(paths) or 'it'} would change"
+
+
+def adoption_notes(plan: Plan, tags: Sequence[TagWrite]) -> list[str]:
+    """Plain words for what adopting writes, one line per resource."""
+    notes: list[str] = []
+    for change in plan.changes:
+        paths = {f.path.split(".", 1)[0] for f in change.fields}
+        if change.address.startswith("auth0.action."):
+            parts = []
+            if "code" in paths:
+                parts.append("its code gains hookctl's ownership marker line (nothing else in it changes)")
+            secrets = sorted(f.path.split(".", 1)[1] for f in change.fields if f.path.startswith("secrets."))
+            if secrets:
+                parts.append(
+                    f"secret{'s' if len(secrets) > 1 else ''} {', '.join(secrets)} "
+                    "written from the environment (Auth0 never returns a secret's value)"
+                )
+            if change.reason == NEVER_DEPLOYED:
+                parts.append("deployed for the first time")
+            notes.append(f"{change.address}: {'; '.join(parts)}; then redeployed")
+        elif change.address.startswith("cognito.function."):
+            notes.append(
+                f"{change.address}: hookctl's build of the same handler uploaded (only the zip's bytes differ) "
+                "and its build marker added to the description"
+            )
+        elif change.address.startswith("cognito.permission."):
+            notes.append(f"{change.address}: Cognito invoke grant added with hookctl's statement id")
+    for t in tags:
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(t.tags.items()))
+        notes.append(f"{t.address}: function {t.name} tagged {pairs}")
+    return notes
+
+
+def adoption_text(adoption: Adoption, *, colour: bool = False) -> str:
+    from . import output
+
+    text = output.text(adoption.planned.plan, colour=colour) if not adoption.planned.plan.empty else ""
+    if adoption.tags:
+        text += "\nBefore the plan, ownership tags (existing tags are kept):\n"
+        text += "".join(f"  + {t.address}: tag {t.name}\n" for t in adoption.tags)
+    if adoption.notes:
+        text += "\nAdopting writes, once:\n" + "".join(f"  {n}\n" for n in adoption.notes)
+    return text
+
+
+def apply_adoption(adoption: Adoption, options: Options) -> list[str]:
+    """Tag, then run the plan. The caller holds the state lock."""
+    from .pipeline import apply_plan
+
+    done: list[str] = []
+    if adoption.tags:
+        cognito = next(p for p in adoption.planned.providers if p.name == "cognito")
+        client = cast("LambdaCognitoClient", cognito.client())
+        for t in adoption.tags:
+            options.progress(f"Tagging function {t.name} …")
+
+            def tag(t: TagWrite = t) -> Any:
+                return client.lambda_.tag_resource(Resource=t.arn, Tags=dict(t.tags))
+
+            _aws("TagResource", f"{t.address} ({t.name})", tag)
+            done.append(f"Tag function {t.name}")
+    done.extend(apply_plan(adoption.planned, None, options))
+    return done
+
+
+@dataclass(frozen=True)
+class AdoptResult:
+    done: tuple[str, ...]
+    remaining: tuple[ResourceChange, ...]  # what a plan right after adopting still shows (should be none)
+
+
+def adopt(
+    stack_path: str,
+    environment: str | None,
+    factory: ProviderFactory,
+    options: Options,
+    *,
+    confirm: Callable[[Adoption], bool],
+) -> AdoptResult:
+    """Lock, plan the adoption, let ``confirm`` see it, write it, and plan again."""
+    from .errors import AbortedError
+    from .pipeline import backend_for, compute_plan
+
+    stack = load_stack(stack_path, environment)
+    backend = backend_for(stack, options)
+    locked = dataclasses.replace(options, backend=lambda _stack: backend)
+    with backend.locked("adopt"):
+        adoption = plan_adoption(stack_path, environment, factory, locked)
+        if adoption.empty:
+            return AdoptResult((), ())
+        if not confirm(adoption):
+            raise AbortedError("adoption cancelled; nothing was changed")
+        done = apply_adoption(adoption, locked)
+        after = compute_plan(stack_path, environment, factory, locked)
+    return AdoptResult(tuple(done), after.plan.changes)
+
+
+def missing_env(imported: Imported, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Environment variables the imported secrets read that are not set (names only)."""
+    env = os.environ if environ is None else environ
+    return sorted({var for var, _ in imported.env_secrets if not env.get(var)})
+
+
+def parse_pools(values: Iterable[str]) -> dict[str, str]:
+    """``NAME=POOL_ID`` pairs (``--pool``), checked."""
+    pools: dict[str, str] = {}
+    for value in values:
+        name, sep, pool_id = value.partition("=")
+        if not sep or not NAME_RE.match(name) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pool_id):
+            raise HookctlError(
+                f"--pool takes NAME=POOL_ID (like main=eu-west-1_AbC123), got {value!r}",
+            )
+        if name in pools:
+            raise HookctlError(f"--pool names {name!r} twice")
+        pools[name] = pool_id
+    return pools
+
+
+__all__ = [
+    "Adoption",
+    "Auth0Snapshot",
+    "CognitoSnapshot",
+    "Imported",
+    "NotAdoptable",
+    "NotImportable",
+    "Selection",
+    "adopt",
+    "check_adoption",
+    "import_live",
+    "looks_secret",
+    "read_auth0",
+    "read_cognito",
+    "template_text",
+    "write_import",
+]
