@@ -37,6 +37,7 @@ from provisioner.pipeline import Options, apply_plan, compute_plan, package_all
 from provisioner.providers.aws import CognitoProvider
 from provisioner.providers.base import Provider
 from provisioner.render import render_all
+from provisioner.sandbox.run import quiet_moto_logs
 from provisioner.secrets import SecretResolver
 
 REGION = "eu-west-1"
@@ -110,6 +111,7 @@ class Bench:
         self.latency = latency
         port = _free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
+        quiet_moto_logs()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         os.environ.update(
             AWS_ENDPOINT_URL=self.endpoint,
