@@ -8,6 +8,7 @@ YAML parser is ruamel.yaml in round-trip mode because it keeps line numbers.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
 import os
@@ -16,8 +17,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, CommentedSet, TaggedScalar
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, NodeEvent
+from ruamel.yaml.reader import ReaderError
 
 from . import catalog
 from .errors import InputError, Problem
@@ -38,8 +42,14 @@ from .model import (
 
 MAX_STACK_BYTES = 1024 * 1024
 MAX_NODES = 20_000  # guards against alias bombs: aliases expand when walked
+# Deeper documents are refused before they are composed: ruamel.yaml composes
+# recursively (RecursionError past a few hundred levels) and scans deeply
+# nested flow collections in quadratic time.
+MAX_DEPTH = 64
+MAX_PROBLEMS = 100  # then one line saying there are more
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
 NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 SECRET_SOURCES = ("env", "file", "secretsmanager", "ssm")
@@ -112,19 +122,94 @@ def read_document(path: str) -> tuple[Any, str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(path, None, "file", f"not UTF-8 ({exc.reason})")]) from None
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            [Problem(path, bad_line, "file", f"not UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8")]
+        ) from None
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Constructor = _Constructor
     try:
+        _check_shape(yaml, text, path)
         doc = yaml.load(text)
+    except _ValueError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise InputError([Problem(path, line, "yaml", str(exc.problem))]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
         raise InputError([Problem(path, line, "yaml", f"syntax error: {what}")]) from None
+    except ReaderError as exc:
+        # Control characters (NUL, BEL, ...) are not allowed anywhere in YAML.
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise InputError(
+            [Problem(path, line, "yaml", f"syntax error: character {_char(exc.character)} is not allowed in YAML")]
+        ) from None
     except YAMLError as exc:
         raise InputError([Problem(path, None, "yaml", f"syntax error: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Problem(path, None, "yaml", f"nested more than {MAX_DEPTH} levels deep")]) from None
     return doc, hashlib.sha256(raw).hexdigest()
+
+
+class _ValueError(ConstructorError):
+    """A value ruamel.yaml could parse but not build, located at its node."""
+
+
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, with its bare Python exceptions on odd tags and values
+    (``!!set x``, ``!!int abc``, an integer of 5000 digits) turned into located errors."""
+
+    def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+        pending = len(self.state_generators)
+        try:
+            data = super().construct_non_recursive_object(node, tag)
+        except (YAMLError, RecursionError):
+            raise
+        except Exception as exc:
+            raise _failure(node, exc) from None
+        # Collections finish building later, outside this call: keep their node for errors too.
+        for i in range(pending, len(self.state_generators)):
+            self.state_generators[i] = _located(self.state_generators[i], node)
+        return data
+
+
+def _located(generator: Iterator[Any], node: Any) -> Iterator[Any]:
+    try:
+        yield from generator
+    except (YAMLError, RecursionError):
+        raise
+    except Exception as exc:
+        raise _failure(node, exc) from None
+
+
+def _failure(node: Any, exc: Exception) -> _ValueError:
+    if isinstance(exc, ValueError) and "digits" in str(exc):
+        problem = "a number has more than 4300 digits"
+    else:
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        problem = f"cannot read a value tagged {tag} here"
+    return _ValueError(problem=problem, problem_mark=node.start_mark)
+
+
+def _check_shape(yaml: YAML, text: str, path: str) -> None:
+    """Refuse, from the event stream (not recursive, nothing built yet), a document nested deeper
+    than ``MAX_DEPTH`` or holding more than ``MAX_NODES`` values."""
+    depth = nodes = 0
+    for event in yaml.parse(text):
+        if isinstance(event, NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise InputError([Problem(path, line, "yaml", f"more than {MAX_NODES} values; is this a stack file?")])
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise InputError([Problem(path, line, "yaml", f"nested more than {MAX_DEPTH} levels deep")])
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
 def load_stack(path: str, environment: str | None = None) -> Stack:
@@ -145,18 +230,25 @@ class _Loader:
         self.problems: list[Problem] = []
         self.hint: str | None = None
         self._nodes = 0
+        self._declared_envs: set[str] = set()
+        self._cycles: set[frozenset[str]] = set()
 
     # -- reporting -----------------------------------------------------------------
     def problem(self, line: int | None, fld: str, message: str) -> None:
-        self.problems.append(Problem(self.path, line, fld, message))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(self.path, line, fld, message))
+        elif len(self.problems) == MAX_PROBLEMS:
+            self.problems.append(
+                Problem(self.path, None, "stack file", f"more than {MAX_PROBLEMS} problems; fix these first")
+            )
 
     def origin(self, node: Any, key: Any, fld: str) -> Origin:
         return Origin(self.path, _line_of(node, key), fld)
 
-    def count(self) -> bool:
+    def count(self, line: int | None, fld: str) -> bool:
         self._nodes += 1
         if self._nodes == MAX_NODES:
-            self.problem(None, "yaml", f"more than {MAX_NODES} values (alias expansion?)")
+            self.problem(line, fld, f"more than {MAX_NODES} values in vars (an alias bomb?)")
         return self._nodes < MAX_NODES
 
     # -- generic checks --------------------------------------------------------------
@@ -171,7 +263,7 @@ class _Loader:
                 if key not in allowed:
                     self.problem(
                         _line_of(node, key),
-                        f"{fld}.{key}" if fld else str(key),
+                        f"{fld}.{_key(key)}" if fld else _key(key),
                         f"unknown key{_suggest(str(key), allowed)}",
                     )
         return node
@@ -207,9 +299,17 @@ class _Loader:
             return default
         return value
 
-    def plain(self, node: Any, fld: str, line: int | None) -> Any:
+    def plain(self, node: Any, fld: str, line: int | None, depth: int = 0) -> Any:
         """Template variables: any YAML scalars, lists and mappings with string keys."""
-        if not self.count():
+        if not self.count(line, fld):
+            return None
+        if depth > MAX_DEPTH:
+            # Only aliases get here (the text itself was depth-checked): a chain of anchors.
+            self.problem(line, fld, f"nested more than {MAX_DEPTH} levels deep (through aliases)")
+            self._nodes = MAX_NODES  # stop walking: one report is enough
+            return None
+        if isinstance(node, CommentedMap | CommentedSeq) and _tag(node) is not None:
+            self.problem(line, fld, f"unsupported YAML tag {_tag(node)}")
             return None
         if isinstance(node, CommentedMap):
             out: dict[str, Any] = {}
@@ -217,13 +317,13 @@ class _Loader:
                 if not isinstance(key, str):
                     self.problem(_line_of(node, key), fld, f"keys must be strings, got {_kind(key)}")
                     continue
-                out[key] = self.plain(value, f"{fld}.{key}", _line_of(node, key))
+                out[key] = self.plain(value, f"{fld}.{_key(key)}", _line_of(node, key), depth + 1)
             return out
         if isinstance(node, CommentedSeq):
-            return [self.plain(v, f"{fld}[{i}]", _line_of(node, i)) for i, v in enumerate(node)]
+            return [self.plain(v, f"{fld}[{i}]", _line_of(node, i), depth + 1) for i, v in enumerate(node)]
         if node is None or isinstance(node, str | bool | int | float):
             return str(node) if isinstance(node, str) else node
-        self.problem(line, fld, f"unsupported value {_kind(node)}")
+        self.problem(line, fld, f"unsupported value: {_kind(node)}; use strings, numbers, booleans, lists, mappings")
         return None
 
     def variables(self, parent: CommentedMap, key: str, fld: str) -> dict[str, Any]:
@@ -247,10 +347,10 @@ class _Loader:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 value = str(value)
             if not isinstance(value, str):
-                self.problem(line, f"{fld}.{name}", f"expected a string, got {_kind(value)}")
+                self.problem(line, f"{fld}.{_key(name)}", f"expected a string, got {_kind(value)}")
                 continue
             if value_re is not None and not value_re.match(value):
-                self.problem(line, f"{fld}.{name}", f"{what}, got {value!r}")
+                self.problem(line, f"{fld}.{_key(name)}", f"{what}, got {value[:64]!r}")
                 continue
             out[str(name)] = value
         return out
@@ -261,7 +361,7 @@ class _Loader:
         if node is None:
             return ()
         for name, spec in node.items():
-            sfld = f"{fld}.{name}"
+            sfld = f"{fld}.{_key(name)}"
             line = _line_of(node, name)
             if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
                 self.problem(line, sfld, "secret names are letters, digits and _ (not starting with a digit)")
@@ -286,6 +386,15 @@ class _Loader:
             if key is not None and source != "secretsmanager":
                 self.problem(_line_of(spec_map, "key"), f"{sfld}.key", "only a secretsmanager source has a key")
             if locator is None:
+                continue
+            if source == "env" and not ENV_NAME_RE.match(locator.replace("{environment}", "E")):
+                # Most likely the value itself pasted in place of a variable name: never echo it.
+                self.problem(
+                    _line_of(spec_map, "env"),
+                    f"{sfld}.env",
+                    "expected the name of an environment variable (letters, digits and _); "
+                    "a stack never holds a secret's value",
+                )
                 continue
             locator = locator.replace("{environment}", env_name)
             refs.append(SecretRef(name, source, locator, self.origin(spec_map, source, f"{sfld}.{source}"), key))
@@ -316,7 +425,7 @@ class _Loader:
         for name, body in node.items():
             line = _line_of(node, name)
             if not isinstance(name, str) or not NAME_RE.match(name):
-                self.problem(line, f"{fld}.{name}", "names are 1-64 letters, digits, '.', '_' or '-'")
+                self.problem(line, f"{fld}.{_key(name)}", "names are 1-64 letters, digits, '.', '_' or '-'")
                 continue
             entry = self.mapping(body, f"{fld}.{name}", line, None)
             if entry is not None:
@@ -324,6 +433,9 @@ class _Loader:
 
     # -- the document ------------------------------------------------------------------
     def build(self, doc: Any, env_name: str | None, revision: str) -> Stack | None:
+        if doc is not None and not isinstance(doc, CommentedMap):
+            self.problem(1, "stack file", f"expected a mapping (stack:, environments:, ...), got {_kind(doc)}")
+            return None
         top = self.mapping(doc, "", 1, TOP_KEYS)
         if top is None:
             return None
@@ -333,6 +445,7 @@ class _Loader:
         name = self.string(top, "stack", "stack", required=True)
         if name is not None and not NAME_RE.match(name):
             self.problem(_line_of(top, "stack"), "stack", "names are 1-64 letters, digits, '.', '_' or '-'")
+        self.string(top, "description", "description")
         stack_vars = self.variables(top, "vars", "vars")
         prune = self.boolean(top, "prune", "prune")
         envs = self.environments(top)
@@ -361,7 +474,12 @@ class _Loader:
         if node is None:
             self.problem(_line_of(top, None), "environments", "is required: declare at least one environment")
             return {}
+        if isinstance(node, CommentedMap) and not node:
+            self.problem(_line_of(top, "environments"), "environments", "declare at least one environment")
+            return {}
         raw: dict[str, tuple[CommentedMap, int | None]] = {}
+        declared = top.get("environments")
+        self._declared_envs = {str(k) for k in declared} if isinstance(declared, CommentedMap) else set()
         for name, body, line in self.named_entries(top, "environments", "environments"):
             checked = self.mapping(body, f"environments.{name}", line, ENV_KEYS)
             if checked is not None:
@@ -383,6 +501,9 @@ class _Loader:
             if parent is None:
                 return list(reversed(chain))
             fld = f"environments.{current}.inherit"
+            if not isinstance(parent, str):
+                self.problem(_line_of(body, "inherit"), fld, f"expected an environment name, got {_kind(parent)}")
+                return None
             if parent not in raw:
                 self.problem(
                     _line_of(body, "inherit"),
@@ -391,7 +512,10 @@ class _Loader:
                 )
                 return None
             if parent in chain:
-                self.problem(_line_of(body, "inherit"), fld, f"inheritance cycle: {' -> '.join([*chain, parent])}")
+                cycle = frozenset(chain[chain.index(parent) :])
+                if cycle not in self._cycles:  # every member would find the same cycle
+                    self._cycles.add(cycle)
+                    self.problem(_line_of(body, "inherit"), fld, f"inheritance cycle: {' -> '.join([*chain, parent])}")
                 return None
             chain.append(parent)
             current = parent
@@ -464,6 +588,8 @@ class _Loader:
             )
             return None
         if wanted not in envs:
+            if wanted in self._declared_envs and self.problems:
+                return None  # declared, but broken: its problems are already reported
             self.problem(
                 _line_of(top, "environments"),
                 "environments",
@@ -558,7 +684,9 @@ class _Loader:
                 for i, ref in enumerate(order):
                     rfld = f"{fld}.bindings[{i}]"
                     rline = _line_of(order, i) if isinstance(order, CommentedSeq) else line
-                    if ref not in by_name:
+                    if not isinstance(ref, str):
+                        self.problem(rline, rfld, f"expected an action name, got {_kind(ref)}")
+                    elif ref not in by_name:
                         self.problem(
                             rline,
                             rfld,
@@ -768,6 +896,18 @@ def _line_of(node: Any, key: Any) -> int | None:
         return int(lc.line) + 1 if lc.line is not None else None
 
 
+def _key(key: Any) -> str:
+    """A user-written key or name as it appears in a field path: one line, never empty, never huge."""
+    text = str(key)
+    if len(text) > 64:
+        text = text[:60] + "…"
+    return text if text.strip() and text.isprintable() else repr(text)
+
+
+def _char(character: Any) -> str:
+    return f"{character:#06x}" if isinstance(character, int) else repr(character)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -781,7 +921,22 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, TaggedScalar):
+        return f"a value tagged {_tag(value)}"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, CommentedSet):
+        return "a set"
     return type(value).__name__
+
+
+def _tag(node: Any) -> str | None:
+    """The explicit YAML tag of a round-trip node (``!!python/object``, ``!custom``), if any."""
+    tag = getattr(node, "tag", None)
+    value = getattr(tag, "value", None)
+    return value.replace("tag:yaml.org,2002:", "!!") if isinstance(value, str) else None
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:

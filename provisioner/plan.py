@@ -129,16 +129,64 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a plan")
 
 
-def decode(value: Any) -> Any:
+def decode(value: Any, where: str = "params") -> Any:
+    """Inverse of ``encode``; raises ``ValueError`` naming the JSON path of a malformed value."""
     if isinstance(value, dict):
         if "$ref" in value:
-            return Ref(str(value["$ref"]), tuple(value.get("path", ())))
+            path = _get(value, "path", list, where, [])
+            return Ref(_get(value, "$ref", str, where), tuple(_strings(path, f"{where}.path")))
         if "$secret" in value:
-            return SecretValue(str(value["$secret"]), str(value["name"]), str(value["hash"]))
-        return {k: decode(v) for k, v in value.items()}
+            return SecretValue(
+                _get(value, "$secret", str, where), _get(value, "name", str, where), _get(value, "hash", str, where)
+            )
+        return {k: decode(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+_REQUIRED: Any = object()
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a number"}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    for kind, name in _JSON_KINDS.items():
+        if isinstance(value, kind):
+            return name
+    return "a number"
+
+
+def _get(obj: Any, key: str, kind: type | tuple[type, ...], where: str, default: Any = _REQUIRED) -> Any:
+    """``obj[key]``, checked to be of ``kind``; ``ValueError`` says which field is wrong."""
+    path = f"{where}.{key}" if where else key
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where or 'the plan'}: expected an object, got {_kind(obj)}")
+    if key not in obj:
+        if default is _REQUIRED:
+            raise ValueError(f"{path}: missing")
+        return default
+    value = obj[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        expected = " or ".join("null" if k is type(None) else _JSON_KINDS.get(k, k.__name__) for k in kinds)
+        raise ValueError(f"{path}: expected {expected}, got {_kind(value)}")
+    return value
+
+
+def _strings(values: list[Any], where: str) -> list[str]:
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise ValueError(f"{where}[{i}]: expected a string, got {_kind(value)}")
+    return values
+
+
+def _objects(values: list[Any], where: str) -> list[dict[str, Any]]:
+    for i, value in enumerate(values):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}[{i}]: expected an object, got {_kind(value)}")
+    return values
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -193,48 +241,64 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 
 
 def plan_from_json(data: Any) -> Plan:
+    """A ``Plan`` from its JSON document; ``ValueError`` names the first malformed field."""
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise ValueError("not a hookctl plan file")
     if data.get("format_version") != PLAN_VERSION:
         raise ValueError(f"plan format version {data.get('format_version')!r}; this hookctl reads {PLAN_VERSION}")
-    changes = tuple(
-        ResourceChange(
-            address=c["address"],
-            kind=c["action"],
-            reason=c.get("reason", ""),
-            fields=tuple(FieldChange(f["path"], f["before"], f["after"], bool(f["sensitive"])) for f in c["fields"]),
-            code_before=c.get("code_before"),
-            code_after=c.get("code_after"),
+    opt_str = (str, type(None))
+    changes: list[ResourceChange] = []
+    for i, c in enumerate(_objects(_get(data, "changes", list, ""), "changes")):
+        where = f"changes[{i}]"
+        fields = _objects(_get(c, "fields", list, where), f"{where}.fields")
+        changes.append(
+            ResourceChange(
+                address=_get(c, "address", str, where),
+                kind=_get(c, "action", str, where),
+                reason=_get(c, "reason", str, where, ""),
+                fields=tuple(
+                    FieldChange(
+                        _get(f, "path", str, f"{where}.fields[{j}]"),
+                        f.get("before"),
+                        f.get("after"),
+                        _get(f, "sensitive", bool, f"{where}.fields[{j}]"),
+                    )
+                    for j, f in enumerate(fields)
+                ),
+                code_before=_get(c, "code_before", opt_str, where, None),
+                code_after=_get(c, "code_after", opt_str, where, None),
+            )
         )
-        for c in data["changes"]
-    )
-    operations = tuple(
-        Operation(
-            id=o["id"],
-            provider=o["provider"],
-            method=o["method"],
-            params=decode(o["params"]),
-            description=o["description"],
-            address=o["address"],
-            depends_on=tuple(o.get("depends_on", ())),
-            record=decode(o["record"]) if o.get("record") is not None else None,
-            write=bool(o.get("write", True)),
+    operations: list[Operation] = []
+    for i, o in enumerate(_objects(_get(data, "operations", list, ""), "operations")):
+        where = f"operations[{i}]"
+        record = _get(o, "record", (dict, type(None)), where, None)
+        operations.append(
+            Operation(
+                id=_get(o, "id", str, where),
+                provider=_get(o, "provider", str, where),
+                method=_get(o, "method", str, where),
+                params=decode(_get(o, "params", dict, where), f"{where}.params"),
+                description=_get(o, "description", str, where),
+                address=_get(o, "address", str, where),
+                depends_on=tuple(_strings(_get(o, "depends_on", list, where, []), f"{where}.depends_on")),
+                record=decode(record, f"{where}.record") if record is not None else None,
+                write=_get(o, "write", bool, where, True),
+            )
         )
-        for o in data["operations"]
-    )
     return Plan(
-        stack=data["stack"],
-        environment=data["environment"],
-        stack_revision=data["stack_revision"],
-        fingerprint=data["fingerprint"],
-        changes=changes,
-        operations=operations,
-        created_at=data.get("created_at", ""),
-        commit=data.get("commit"),
-        targets=tuple(data.get("targets", ())),
-        salt=str(data.get("salt", "")),
-        stack_path=str(data.get("stack_path", "")),
-        destroy=bool(data.get("destroy", False)),
+        stack=_get(data, "stack", str, ""),
+        environment=_get(data, "environment", str, ""),
+        stack_revision=_get(data, "stack_revision", str, ""),
+        fingerprint=_get(data, "fingerprint", str, ""),
+        changes=tuple(changes),
+        operations=tuple(operations),
+        created_at=_get(data, "created_at", str, "", ""),
+        commit=_get(data, "commit", opt_str, "", None),
+        targets=tuple(_strings(_get(data, "targets", list, "", []), "targets")),
+        salt=_get(data, "salt", str, "", ""),
+        stack_path=_get(data, "stack_path", str, "", ""),
+        destroy=_get(data, "destroy", bool, "", False),
     )
 
 

@@ -21,13 +21,15 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import InputError, Problem
 from .model import Action, Function, Stack
 
 LANGUAGE_BY_SUFFIX = {".js": "js", ".mjs": "js", ".cjs": "js", ".py": "py"}
 RESERVED = "hookctl"
+MAX_REPEAT = 1_000_000  # longest string or list ``*`` may build in a template
+MAX_POWER_BITS = 64 * 1024  # largest integer ``**`` may build in a template
 
 
 class Literal(str):
@@ -141,6 +143,29 @@ def _finalizer(language: str) -> Any:
     return finalize
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox plus size limits on ``*`` and ``**``.
+
+    Intercepting them also stops Jinja from constant-folding ``{{ 9 ** 999999999 }}``
+    while it compiles the template, which would otherwise hang before any check runs.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_int(left) and _is_int(right) and right * abs(left).bit_length() > MAX_POWER_BITS:
+            raise SecurityError("the result of ** is too large for a template")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and _is_int(times) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"repeating a {type(seq).__name__} {times} times is too large for a template")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class Renderer:
     """Renders entries of one stack; caches one Jinja environment per language."""
 
@@ -152,7 +177,7 @@ class Renderer:
 
     def env(self, language: str) -> jinja2.Environment:
         if language not in self._envs:
-            env = ImmutableSandboxedEnvironment(
+            env = _Sandbox(
                 loader=jinja2.FileSystemLoader(self.search_path),
                 undefined=jinja2.StrictUndefined,
                 autoescape=False,
@@ -251,6 +276,14 @@ class Renderer:
                     )
                 ]
             ) from None
+        except Exception as exc:  # e.g. RecursionError on absurdly nested expressions
+            raise InputError(
+                [
+                    Problem(
+                        self.stack.path, origin_line, tfield, f"cannot compile template {entry.template!r}: {_why(exc)}"
+                    )
+                ]
+            ) from None
         path = template.filename or entry.template
         try:
             source = template.render(self.context(entry))
@@ -271,11 +304,33 @@ class Renderer:
             raise InputError(
                 [Problem(_display(exc.filename or path), exc.lineno, tfield, f"template syntax error: {exc.message}")]
             ) from None
+        except jinja2.TemplateNotFound as exc:
+            # An include/import/extends of a missing name. '..' pieces are refused and absolute
+            # names are looked up inside the template folders, so nothing outside them is read.
+            raise InputError(
+                [
+                    Problem(
+                        _display(path),
+                        _template_line(exc, path),
+                        tfield,
+                        f"template error: no template {exc.name!r} to include or import in the template folders",
+                    )
+                ]
+            ) from None
         except (UnsafeOutput, ValueError, TypeError, jinja2.TemplateError) as exc:
             raise InputError(
                 [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {exc}")]
             ) from None
+        except Exception as exc:  # anything a template expression raises (1/0, recursion, memory)
+            raise InputError(
+                [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {_why(exc)}")]
+            ) from None
         return Rendered(entry.address, entry.template, path, language, suffix, source)
+
+
+def _why(exc: BaseException) -> str:
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _display(path: str) -> str:
