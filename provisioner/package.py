@@ -240,7 +240,14 @@ def package_function(
     digest = _digest(fn, handler, rendered, lock)
 
     cache_dir = os.path.abspath(cache_dir)
-    os.makedirs(cache_dir, exist_ok=True)
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(
+            fn.address,
+            f"cannot use the build directory {cache_dir}: {exc.strerror}",
+            hint="Point HOOKCTL_BUILD_DIR at a writable directory.",
+        ) from None
     zip_path = os.path.join(cache_dir, f"{digest}.zip")
     sidecar_path = os.path.join(cache_dir, f"{digest}.json")
 
