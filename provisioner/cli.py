@@ -113,28 +113,17 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url:
 @pass_runtime
 def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None) -> None:
     """Check stack files, templates and local secret sources. No API is called."""
-    from .load import discover_stacks, read_document
-    from .render import render_all
-    from .secrets import SecretResolver
+    from .load import discover_stacks, environment_names
+    from .pipeline import validate_stack
 
     paths = list(stack_paths) or discover_stacks("stacks")
     if not paths:
         raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
     problems: list[Problem] = []
     for path in paths:
-        for env in _environments(path, environment, read_document):
+        for env in [environment] if environment else environment_names(path):
             try:
-                stack = _load(path, env)
-                render_all(stack)
-                resolver = SecretResolver(base_dir=stack.stack_dir)
-                missing = [
-                    p
-                    for entry in (*stack.actions, *stack.functions)
-                    for ref in entry.secrets
-                    if (p := resolver.check_local(ref)) is not None
-                ]
-                if missing:
-                    raise InputError(missing)
+                stack = validate_stack(path, env)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
@@ -143,27 +132,7 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None)
                 f"{len(stack.functions)} functions"
             )
     if problems:
-        unique = list(dict.fromkeys(problems))
-        raise InputError(unique)
-
-
-def _environments(path: str, wanted: str | None, read_document: Any) -> list[str | None]:
-    if wanted:
-        return [wanted]
-    try:
-        doc, _ = read_document(path)
-        envs = doc.get("environments") if hasattr(doc, "get") else None
-        if hasattr(envs, "keys") and envs:
-            return [str(k) for k in envs]
-    except InputError:
-        pass
-    return [None]
-
-
-def _load(path: str, env: str | None) -> Any:
-    from .load import load_stack
-
-    return load_stack(path, env)
+        raise InputError(list(dict.fromkeys(problems)))
 
 
 @cli.command()
@@ -173,9 +142,10 @@ def _load(path: str, env: str | None) -> Any:
 @pass_runtime
 def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir: str) -> None:
     """Write each rendered handler to DIR for review (deterministic)."""
+    from .load import load_stack
     from .render import render_all
 
-    stack = _load(pick_stack(stack_path), environment)
+    stack = load_stack(pick_stack(stack_path), environment)
     handlers = {f.address: f.handler.rsplit(".", 1)[0] for f in stack.functions}
     for item in render_all(stack):
         # Auth0 keeps one code blob per action; a Lambda handler file is named by its handler.
@@ -251,11 +221,11 @@ def _plan_all(
     parallelism: int,
 ) -> None:
     from . import output
-    from .load import read_document
+    from .load import environment_names
     from .pipeline import plan_environments
     from .plan import plan_to_json
 
-    names = [e for e in _environments(path, None, read_document) if e]
+    names = [e for e in environment_names(path) if e]
     results = plan_environments(path, names, providers_for, lambda: rt.options(targets), parallelism)
     failed = [(env, r) for env, r in results if isinstance(r, HookctlError)]
     if as_json:
@@ -293,11 +263,11 @@ def _plan_all(
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, e.g. for a CI matrix.")
 def environments(stack_path: str | None, as_json: bool) -> None:
     """List the stack's environments and their targets (for a CI matrix with --json)."""
-    from .load import load_stack, read_document
+    from .load import environment_names, load_stack
 
     path = pick_stack(stack_path)
     rows: list[dict[str, Any]] = []
-    for env in _environments(path, None, read_document):
+    for env in environment_names(path):
         stack = load_stack(path, env)
         e = stack.environment
         rows.append(

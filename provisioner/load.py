@@ -212,6 +212,19 @@ def _check_shape(yaml: YAML, text: str, path: str) -> None:
             depth -= 1
 
 
+def environment_names(path: str) -> list[str | None]:
+    """The environments a stack file declares, in order; ``[None]`` when it cannot tell
+    (loading with ``None`` then reports why)."""
+    try:
+        doc, _ = read_document(path)
+    except InputError:
+        return [None]
+    envs = doc.get("environments") if isinstance(doc, CommentedMap) else None
+    if isinstance(envs, CommentedMap) and envs:
+        return [str(k) for k in envs]
+    return [None]
+
+
 def load_stack(path: str, environment: str | None = None) -> Stack:
     """Load and validate ``path`` for ``environment`` (optional when there is only one)."""
     doc, revision = read_document(path)

@@ -26,7 +26,7 @@ from typing import Any
 
 from . import plan as planlib
 from .diff import Resource, diff
-from .errors import HookctlError, StaleError
+from .errors import HookctlError, InputError, StaleError
 from .execute import Executor
 from .load import load_stack
 from .model import Action, Function, SecretRef, Stack
@@ -104,6 +104,18 @@ def package_all(stack: Stack, rendered: Mapping[str, Rendered], options: Options
     for fn in stack.functions:
         artifacts[fn.address] = package_function(fn, rendered[fn.address], options.build_dir, progress=options.progress)
     return artifacts
+
+
+def validate_stack(stack_path: str, environment: str | None) -> Stack:
+    """Load, render and check local secret sources: everything short of reading a provider."""
+    stack = load_stack(stack_path, environment)
+    render_all(stack)
+    resolver = SecretResolver(base_dir=stack.stack_dir)
+    entries: list[Action | Function] = [*stack.actions, *stack.functions]
+    missing = [p for entry in entries for ref in entry.secrets if (p := resolver.check_local(ref)) is not None]
+    if missing:
+        raise InputError(missing)
+    return stack
 
 
 def compute_plan(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Planned:
