@@ -43,6 +43,11 @@ class Executor:
 
     def run(self, plan: Plan) -> list[str]:
         self.salt = plan.salt or self.state.salt
+        # Every secret is checked against the plan before the first call, so a value changed
+        # since the plan stops the apply before anything is written, not halfway through.
+        for op in plan.operations:
+            for placeholder in _placeholders(op.params):
+                self._secret(placeholder, op)
         done: list[str] = []
         total = len(plan.operations)
         for index, op in enumerate(plan.operations, 1):
@@ -84,20 +89,33 @@ class Executor:
                 current = current[key] if isinstance(current, Mapping) else getattr(current, key)
             return current
         if isinstance(value, SecretValue):
-            secret = self.secrets.get((value.address, value.name))
-            if secret is None:
-                raise StaleError(f"{op.description}: secret {value.name} of {value.address} is no longer declared")
-            if secret_hash(secret.reveal(), self.salt) != value.hash:
-                raise StaleError(
-                    f"secret {value.name} of {value.address} changed since the plan was made",
-                    hint="Run plan again to review the new value's effect.",
-                )
-            return secret.reveal()
+            return self._secret(value, op).reveal()
         if isinstance(value, Mapping):
             return {k: self._resolve(v, op) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self._resolve(v, op) for v in value]
         return value
+
+    def _secret(self, value: SecretValue, op: Operation) -> Secret:
+        secret = self.secrets.get((value.address, value.name))
+        if secret is None:
+            raise StaleError(f"{op.description}: secret {value.name} of {value.address} is no longer declared")
+        if secret_hash(secret.reveal(), self.salt) != value.hash:
+            raise StaleError(
+                f"secret {value.name} of {value.address} changed since the plan was made; nothing was applied",
+                hint="Run plan again to review the new value's effect.",
+            )
+        return secret
+
+
+def _placeholders(value: Any) -> list[SecretValue]:
+    if isinstance(value, SecretValue):
+        return [value]
+    if isinstance(value, Mapping):
+        return [p for v in value.values() for p in _placeholders(v)]
+    if isinstance(value, list | tuple):
+        return [p for v in value for p in _placeholders(v)]
+    return []
 
 
 class _Scrubbed(Exception):

@@ -156,3 +156,18 @@ def test_state__write_read_round_trip_and_serial(tmp_path: Path) -> None:
     assert again.resources == state.resources and again.serial == 1 and again.salt == state.salt
     again.patch("a.b", None)
     assert again.resources == {}
+
+
+def test_executor__secret_changed_in_a_later_operation__nothing_runs_at_all() -> None:
+    client = RecordingClient()
+    ops = (
+        Operation("a", "p", "make", {"name": "x"}, "Make x", "p.x"),
+        Operation(
+            "b", "p", "use", {"ref": "r", "value": SecretValue("p.y", "T", secret_hash("old", "salt"))}, "U", "p.y"
+        ),
+    )
+    with pytest.raises(StaleError, match="nothing was applied"):
+        Executor({"p": client}, State("s", "e"), {("p.y", "T"): Secret("T", "new")}, save=lambda s: None).run(
+            _plan(*ops)
+        )
+    assert client.calls == []
