@@ -31,7 +31,7 @@ from ..diff import Resource
 from ..errors import HookctlError, ProviderError
 from ..model import Action, Stack
 from ..plan import CREATE, DELETE, REPLACE, Operation, Ref, ResourceChange
-from .base import Client, Context, Live, Provider
+from .base import Client, Context, Live, Provider, http_timeout
 
 PER_PAGE = 100
 READ_CONCURRENCY = 4  # reads in flight at once; the pacer still spaces them by the rate limit
@@ -105,6 +105,66 @@ class Pacer:
                 self.reset = float(headers["x-ratelimit-reset"])
         except ValueError:
             pass
+
+
+def client_credentials(domain: str, client_id: str, client_secret: str, sleep: Sleep = time.sleep) -> Callable[[], str]:
+    """A Management API token from the client-credentials grant, fetched again as it expires.
+
+    auth0-python's own ``TokenProvider`` (used when ManagementClient gets the client id and secret)
+    sends ``POST /oauth/token`` once, without the retries every other call gets: a single 429 (the
+    Authentication API has rate limits of its own), 5xx or dropped connection would end the run
+    before its first call, under the name of whatever call happened to need the token. Here the
+    same provider is retried like the Management calls (408, 429, 5xx, transport errors), and a
+    failure is reported as the token request it is.
+    """
+    import httpx
+    from auth0.management.token_provider import TokenProvider
+
+    provider = TokenProvider(domain=domain, client_id=client_id, client_secret=client_secret)
+    resource = f"client {client_id}"
+
+    def token() -> str:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return provider.get_token()
+            except httpx.HTTPStatusError as exc:
+                status = exc.response.status_code
+                if (status not in (408, 429) and status < 500) or attempt == MAX_RETRIES:
+                    denied = status in (401, 403)
+                    raise ProviderError(
+                        "auth0",
+                        "POST /oauth/token",
+                        resource,
+                        f"HTTP {status}",
+                        status=status,
+                        hint="Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, and that the application may call "
+                        "the Management API."
+                        if denied
+                        else None,
+                    ) from None
+                wait = _retry_after(exc.response.headers)
+            except httpx.TransportError as exc:
+                if attempt == MAX_RETRIES:
+                    raise ProviderError(
+                        "auth0", "POST /oauth/token", resource, f"{type(exc).__name__}: {exc}"
+                    ) from None
+                wait = None
+            sleep(wait if wait is not None else min(0.5 * 2.0**attempt, 8.0))
+        raise AssertionError("unreachable")
+
+    return token
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait as the answer says (``Retry-After``, or ``x-ratelimit-reset`` in epoch seconds)."""
+    try:
+        if "retry-after" in headers:
+            return min(max(float(headers["retry-after"]), 0.0), 60.0)
+        if "x-ratelimit-reset" in headers:
+            return min(max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0), 60.0)
+    except ValueError:
+        pass
+    return None
 
 
 @dataclass(frozen=True)
@@ -206,11 +266,14 @@ class Auth0Client(Client):
         from auth0.management import ManagementClient
 
         pacer = Pacer(sleep=sleep)
-        http = httpx.Client(timeout=30.0, event_hooks={"request": [pacer.before], "response": [pacer.after]})
+        http = httpx.Client(
+            timeout=http_timeout(30.0), event_hooks={"request": [pacer.before], "response": [pacer.after]}
+        )
         if token:
             sdk = ManagementClient(domain=domain, token=token, httpx_client=http)
         elif client_id and client_secret:
-            sdk = ManagementClient(domain=domain, client_id=client_id, client_secret=client_secret, httpx_client=http)
+            fetch = client_credentials(domain, client_id, client_secret, sleep)
+            sdk = ManagementClient(domain=domain, token=fetch, httpx_client=http)
         else:
             raise HookctlError(
                 "no Auth0 credentials: set AUTH0_TOKEN, or AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",

@@ -10,9 +10,10 @@ sandbox — there is no test-only path here):
     resource and the API call (never the request's parameters: they may hold
     secret environment values). Multi-step sequences live here: creating a
     role (cleaned up if a later step fails), waiting for a function to be
-    ready after every write, idempotent permissions, and the read-modify-write
-    of a user pool. Every API call is counted (``calls``) through botocore's
-    ``before-call`` event.
+    ready after every write, idempotent permissions, creates that recognise
+    what their own lost-answer attempt made when botocore retries them, and
+    the read-modify-write of a user pool (never re-sent blindly). Every API
+    call is counted (``calls``) through botocore's ``before-call`` event.
 ``CognitoProvider``
     reads the live systems into normalised documents, and plans. The pure
     half — names, documents, pool edits, operations — is ``cognito_plan``.
@@ -55,13 +56,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, WaiterError
 
 from ..diff import Resource
 from ..errors import HookctlError, InputError, Problem, ProviderError, StaleError
 from ..model import Function, Stack
 from ..plan import Operation, ResourceChange
-from .base import Client, Context, Live, Provider
+from .base import Client, Context, Live, Provider, http_timeout
 from .cognito_plan import (
     MAX_DESCRIPTION,
     PROVIDER,
@@ -162,12 +164,19 @@ class LambdaCognitoClient(Client):
     def region(self) -> str:
         return str(self.session.region_name)
 
-    def _aws(self, service: str) -> Any:
-        if service not in self._clients:
-            client = self.session.client(service)  # type: ignore[call-overload]
+    def _aws(self, service: str, *, sdk_retries: bool = True) -> Any:
+        key = service if sdk_retries else f"{service} (no SDK retries)"
+        if key not in self._clients:
+            # botocore's own default read timeout is 60 s; $HOOKCTL_HTTP_TIMEOUT overrides it.
+            timeout = http_timeout(60.0)
+            config = Config(read_timeout=timeout, connect_timeout=min(timeout, 60.0))
+            if not sdk_retries:
+                # For writes botocore must not re-send blindly: hookctl reads again and decides.
+                config = config.merge(Config(retries={"total_max_attempts": 1}))
+            client = self.session.client(service, config=config)  # type: ignore[call-overload]
             client.meta.events.register("before-call", self._count)
-            self._clients[service] = client
-        return self._clients[service]
+            self._clients[key] = client
+        return self._clients[key]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
@@ -322,7 +331,7 @@ class LambdaCognitoClient(Client):
         tags: dict[str, str],
     ) -> dict[str, Any]:
         resource = f"{address} ({name})"
-        answer = self._call(
+        created = self._maybe(
             "CreateRole",
             resource,
             lambda: self.iam.create_role(
@@ -332,7 +341,11 @@ class LambdaCognitoClient(Client):
                 AssumeRolePolicyDocument=json.dumps(_trust_policy(trust)),
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
             ),
+            missing=[_ENTITY_EXISTS],
         )
+        # botocore retries a CreateRole whose answer was lost (a timeout, a dropped connection); the
+        # retry then finds the role the first attempt made. Adopt it only if it is that role.
+        role: Mapping[str, Any] = created["Role"] if created else self._created_role(name, path, tags, resource)
         try:
             for arn in managed_policies:
                 self._attach(name, resource, arn)
@@ -342,7 +355,20 @@ class LambdaCognitoClient(Client):
             # A half-made role would be adopted next time without its policies: remove it.
             self._delete_role(name, resource)
             raise
-        return {"Arn": answer["Role"]["Arn"], "RoleName": name}
+        return {"Arn": role["Arn"], "RoleName": name}
+
+    def _created_role(self, name: str, path: str, tags: Mapping[str, str], resource: str) -> dict[str, Any]:
+        role: dict[str, Any] = dict(self._call("GetRole", resource, lambda: self.iam.get_role(RoleName=name))["Role"])
+        found = {t["Key"]: t["Value"] for t in role.get("Tags") or []}
+        if role.get("Path") != path or any(found.get(k) != v for k, v in tags.items()):
+            raise ProviderError(
+                PROVIDER,
+                "CreateRole",
+                resource,
+                "EntityAlreadyExists: a role with this name exists and hookctl did not create it for this stack",
+                hint="Rename the function in the stack, or remove or rename the existing role.",
+            )
+        return role
 
     def update_role(
         self,
@@ -458,6 +484,7 @@ class LambdaCognitoClient(Client):
             "Tags": tags,
             "Publish": False,
         }
+        answer: Mapping[str, Any]
         while True:
             try:
                 answer = self.lambda_.create_function(**request)
@@ -474,13 +501,40 @@ class LambdaCognitoClient(Client):
                     waited += delay
                     delay = min(delay * 2, 8.0)
                     continue
+                if _code(exc) == _CONFLICT and "already exist" in message:
+                    # botocore retries a CreateFunction whose answer was lost; the retry then finds the
+                    # function the first attempt made. Adopt it only if it is exactly that function.
+                    adopted = self._created_function(request, code_sha256, resource)
+                    if adopted is not None:
+                        answer = adopted
+                        break
                 raise _translate(exc, "CreateFunction", resource, redact) from None
-            except (ParamValidationError, BotoCoreError):
+            except ParamValidationError:
                 raise ProviderError(
                     PROVIDER, "CreateFunction", resource, "the request could not be sent (parameters not shown)"
                 ) from None
+            except BotoCoreError as exc:
+                # A timeout or a dropped connection after botocore's retries: its text names the endpoint only.
+                raise ProviderError(PROVIDER, "CreateFunction", resource, f"{type(exc).__name__}: {exc}") from None
         self._wait("function_active_v2", name, resource)
         return {"FunctionArn": answer["FunctionArn"], "CodeSha256": answer["CodeSha256"]}
+
+    def _created_function(self, request: Mapping[str, Any], code_sha256: str, resource: str) -> dict[str, Any] | None:
+        """The existing function if it is the one ``request`` would create (same tags, code and settings)."""
+        found = self._call(
+            "GetFunction", resource, lambda: self.lambda_.get_function(FunctionName=request["FunctionName"])
+        )
+        config, tags = found.get("Configuration") or {}, found.get("Tags") or {}
+        same = (
+            config.get("CodeSha256") == code_sha256
+            and all(tags.get(k) == v for k, v in request["Tags"].items())
+            and all(
+                config.get(k) == request[k]
+                for k in ("Runtime", "Role", "Handler", "Description", "Timeout", "MemorySize")
+            )
+            and (config.get("Environment") or {}).get("Variables", {}) == request["Environment"]["Variables"]
+        )
+        return dict(config) if same else None
 
     def update_function_code(
         self, *, address: str, name: str, zip_path: str, code_sha256: str, architecture: str
@@ -659,7 +713,7 @@ class LambdaCognitoClient(Client):
         current = dict(before.get("LambdaConfig") or {})
         wanted = merge_lambda_config(current, entries, remove)
         request["LambdaConfig"] = wanted
-        self._call("UpdateUserPool", resource, lambda: self.cognito.update_user_pool(**request))
+        self._write_pool(request, before, wanted, resource)
         after = self.describe_pool(user_pool_id, resource)
         assert after is not None
         changed = settings_changes(before, after)
@@ -679,10 +733,80 @@ class LambdaCognitoClient(Client):
                 log.warning("%s: %s vanished after UpdateUserPool (a known moto gap; AWS keeps it)", resource, key)
         return {"LastModifiedDate": pool_last_modified(after)}
 
+    def _write_pool(
+        self, request: dict[str, Any], before: Mapping[str, Any], wanted: Mapping[str, Any], resource: str
+    ) -> None:
+        """Send UpdateUserPool; after a failed attempt, read the pool again before sending anything more.
 
+        The request carries every setting of the pool as hookctl read it, and UpdateUserPool replaces
+        them all. botocore retries a call whose answer was lost (a timeout, a dropped connection, a
+        5xx) by sending it again, which would silently undo whatever another administrator changed
+        in between. So the call goes out without SDK retries, and after a failure the pool is read:
+        written already (its answer was lost) → done; untouched → safe to send again; changed in any
+        other way → stop without writing, and say what moved.
+        """
+        once = self._aws("cognito-idp", sdk_retries=False)
+        failure = ""
+        for attempt in range(POOL_WRITE_ATTEMPTS):
+            if attempt:
+                self.sleep(min(0.5 * 2**attempt, 5.0))
+            try:
+                once.update_user_pool(**request)
+                return
+            except ClientError as exc:
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+                if status < 500 and _code(exc) not in _THROTTLED:
+                    raise _translate(exc, "UpdateUserPool", resource, ()) from None
+                failure = _code(exc) or f"HTTP {status}"
+            except ParamValidationError:
+                raise ProviderError(
+                    PROVIDER, "UpdateUserPool", resource, "the request did not pass botocore's validation"
+                ) from None
+            except BotoCoreError as exc:  # timeouts and dropped connections: the write may have landed
+                failure = type(exc).__name__
+            now = self.describe_pool(request["UserPoolId"], resource)
+            assert now is not None
+            moved = settings_changes(before, now)
+            landed = not lambda_config_mismatches(dict(now.get("LambdaConfig") or {}), dict(wanted))
+            if landed and not moved:
+                return  # the write landed; only its answer was lost
+            if not moved and not lambda_config_mismatches(
+                dict(now.get("LambdaConfig") or {}), dict(before.get("LambdaConfig") or {})
+            ):
+                continue  # nothing landed and nothing else moved: sending it again is safe
+            written = "the new triggers are in place, but " if landed else ""
+            raise ProviderError(
+                PROVIDER,
+                "UpdateUserPool",
+                resource,
+                f"no answer ({failure}); reading the pool again shows {written}"
+                f"{', '.join(moved) or 'LambdaConfig'} changed since hookctl read it, which hookctl did not send "
+                "(someone else is editing the pool?); hookctl did not send the update again",
+                hint="Check those settings in the Cognito console, then plan and apply again.",
+            )
+        raise ProviderError(
+            PROVIDER, "UpdateUserPool", resource, f"no success after {POOL_WRITE_ATTEMPTS} attempts: {failure}"
+        )
+
+
+POOL_WRITE_ATTEMPTS = 3  # as many as botocore's standard retry mode makes
+# botocore's throttling error codes (botocore/retries/standard.py): the request was not handled.
+_THROTTLED = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
 _SECRETS_POLICY = "hookctl-secrets"
 _NOT_FOUND = "ResourceNotFoundException"  # Lambda, Cognito
 _NO_SUCH_ENTITY = "NoSuchEntity"  # IAM
+_ENTITY_EXISTS = "EntityAlreadyExists"  # IAM
+_CONFLICT = "ResourceConflictException"  # Lambda: exists already, or an update is in progress
 
 
 def _trust_policy(services: list[str]) -> dict[str, Any]:

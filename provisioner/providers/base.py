@@ -9,14 +9,35 @@ client's ``OPERATIONS`` (so a tampered plan file cannot call anything else).
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..diff import Resource
+from ..errors import HookctlError
 from ..model import Stack
 from ..plan import Operation, ResourceChange, SecretValue
+
+HTTP_TIMEOUT_ENV = "HOOKCTL_HTTP_TIMEOUT"
+
+
+def http_timeout(default: float) -> float:
+    """Seconds a provider call may wait for an answer: ``$HOOKCTL_HTTP_TIMEOUT``, else ``default``.
+
+    A slow API (or a test pushing hookctl past its timeout) should not need a code change.
+    """
+    raw = os.environ.get(HTTP_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise HookctlError(f"{HTTP_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
