@@ -689,7 +689,7 @@ def _import_function(
     description, _ = split_marker(str(cfg.get("Description") or ""))
     if len(with_marker(description, "0" * 16)) > MAX_DESCRIPTION:
         raise _Refused(f"its description leaves no room for hookctl's build marker ({MAX_DESCRIPTION} characters)")
-    plain, secrets = _split_environment(physical, cfg, selection)
+    plain, secrets = _split_environment(physical, cfg, selection, deployed_by_hookctl=names.owns(tags))
     code = snap.code.get(physical) or FunctionCode(None, "its code was not read")
     if code.data is None:
         raise _Refused(code.error or "its package is not a zip hookctl can read (image, or larger than 50 MB)")
@@ -725,9 +725,15 @@ def _import_function(
 
 
 def _split_environment(
-    physical: str, cfg: Mapping[str, Any], selection: Selection
+    physical: str, cfg: Mapping[str, Any], selection: Selection, *, deployed_by_hookctl: bool = False
 ) -> tuple[dict[str, str], list[SecretDecl]]:
-    """Plain variables, and secrets: hookctl's Secrets Manager / SSM references, and values that look secret."""
+    """Plain variables, and secrets: hookctl's Secrets Manager / SSM references, and values that look secret.
+
+    A function hookctl already deployed may hold env-sourced secrets whose values look harmless;
+    nothing live says which variables were secrets, so every variable of such a function is
+    imported as a secret unless ``--plain`` names it. Being wrong costs an exported variable;
+    the other way round would write a secret into the stack file.
+    """
     variables = (cfg.get("Environment") or {}).get("Variables") or {}
     plain: dict[str, str] = {}
     secrets: list[SecretDecl] = []
@@ -742,7 +748,7 @@ def _split_environment(
             continue
         if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or not SECRET_NAME_RE.match(key):
             raise _Refused(f"environment variable name {key!r} is not one a stack accepts")
-        if key in selection.secret or (key not in selection.plain and looks_secret(key, text)):
+        if key in selection.secret or (key not in selection.plain and (deployed_by_hookctl or looks_secret(key, text))):
             secrets.append(SecretDecl(key, "env", key))
         else:
             plain[key] = text

@@ -34,6 +34,7 @@ from ..plan import CREATE, DELETE, REPLACE, Operation, Ref, ResourceChange
 from .base import Client, Context, Live, Provider, http_timeout
 
 PER_PAGE = 100
+READ_TIMEOUT_RETRIES = 2
 READ_CONCURRENCY = 4  # reads in flight at once; the pacer still spaces them by the rate limit
 MAX_RETRIES = 6
 MARKER_RE = re.compile(r"^// hookctl: stack=(?P<stack>[\w.-]+) environment=(?P<env>[\w.-]+)\b.*\n")
@@ -284,17 +285,28 @@ class Auth0Client(Client):
 
     # -- translating errors ---------------------------------------------------------------
     def _call(self, call: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import httpx
         from auth0.management.core.api_error import ApiError
 
         kwargs.setdefault("request_options", {"max_retries": MAX_RETRIES})
-        try:
-            return fn(*args, **kwargs)
-        except ApiError as exc:
-            raise ProviderError("auth0", call, resource, _api_message(exc), status=exc.status_code) from None
-        except HookctlError:
-            raise
-        except Exception as exc:  # transport errors: name the class, never the request body
-            raise ProviderError("auth0", call, resource, f"{type(exc).__name__}: {exc}") from None
+        sent = _secret_values(kwargs.get("secrets"))
+        # The SDK retries answers (429, 5xx) but not a read that timed out; a read is safe to repeat.
+        attempts = READ_TIMEOUT_RETRIES + 1 if call.startswith("GET ") else 1
+        for attempt in range(attempts):
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                raise ProviderError("auth0", call, resource, _api_message(exc, sent), status=exc.status_code) from None
+            except HookctlError:
+                raise
+            except httpx.TimeoutException as exc:
+                if attempt + 1 < attempts:
+                    self.sleep(min(0.5 * 2.0**attempt, 4.0))
+                    continue
+                raise ProviderError("auth0", call, resource, f"{type(exc).__name__}: no answer in time") from None
+            except Exception as exc:  # transport errors: name the class, never the request body
+                raise ProviderError("auth0", call, resource, _mask(f"{type(exc).__name__}: {exc}", sent)) from None
+        raise AssertionError("unreachable")
 
     # -- reads ------------------------------------------------------------------------------
     def list_triggers(self) -> dict[str, TriggerInfo]:
@@ -425,7 +437,11 @@ class Auth0Client(Client):
                 status = exc.status_code or 0
                 if status not in (408, 409, 429) and status < 500:
                     raise ProviderError(
-                        "auth0", "POST /actions/actions", resource, _api_message(exc), status=status
+                        "auth0",
+                        "POST /actions/actions",
+                        resource,
+                        _api_message(exc, _secret_values(secrets)),
+                        status=status,
                     ) from None
                 failure: Exception = exc
             except Exception as exc:  # connection dropped or timed out: the action may exist
@@ -561,13 +577,31 @@ def _bare(domain: str) -> str:
     return domain.removeprefix("https://").rstrip("/").lower()
 
 
-def _api_message(exc: Any) -> str:
+def _api_message(exc: Any, sent: tuple[str, ...] = ()) -> str:
+    """Auth0's error message, with any secret value hookctl sent (or any quoted ``"value"``) masked:
+    an error that echoes the request must not print the secrets in it."""
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
-        message = body.get("message") or body.get("error") or ""
+        message = _mask(str(body.get("message") or body.get("error") or ""), sent)
         code = body.get("errorCode")
         return f"HTTP {exc.status_code}: {message}" + (f" ({code})" if code else "")
     return f"HTTP {getattr(exc, 'status_code', '?')}"
+
+
+_QUOTED_VALUE_RE = re.compile(r"""(["']value["']\s*:\s*)(["'])(?:\\.|(?!\2).)*\2""")
+
+
+def _mask(text: str, sent: tuple[str, ...]) -> str:
+    for value in sorted(sent, key=len, reverse=True):
+        if value:
+            text = text.replace(value, "****")
+    return _QUOTED_VALUE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}****{m.group(2)}", text)
+
+
+def _secret_values(secrets: Any) -> tuple[str, ...]:
+    if not isinstance(secrets, list | tuple):
+        return ()
+    return tuple(str(s["value"]) for s in secrets if isinstance(s, Mapping) and isinstance(s.get("value"), str))
 
 
 # ---------------------------------------------------------------------------------------------
