@@ -324,17 +324,17 @@ def _read_plan(path: str) -> Any:
         raise InputError([Problem(path, None, "plan", "not a valid hookctl plan file: nested too deeply")]) from None
 
 
-def _secret_slots(op: Any) -> set[tuple[str, str, str, str]]:
-    """Where an operation's secret placeholders sit: (operation id, path, secret's address, name)."""
+def _secret_places(op: Any) -> list[tuple[str, str, str]]:
+    """Every secret placeholder of an operation: (path, secret's address, name)."""
     from collections.abc import Mapping
 
     from .plan import SecretValue
 
-    slots: set[tuple[str, str, str, str]] = set()
+    found: list[tuple[str, str, str]] = []
 
     def walk(value: Any, where: str) -> None:
         if isinstance(value, SecretValue):
-            slots.add((op.id, where, value.address, value.name))
+            found.append((where, value.address, value.name))
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 walk(item, f"{where}.{key}")
@@ -344,35 +344,38 @@ def _secret_slots(op: Any) -> set[tuple[str, str, str, str]]:
 
     walk(op.params, "params")
     walk(op.record, "record")
-    return slots
+    return found
 
 
 def _check_operations(path: str, saved: Any, planned: Any) -> None:
-    """Refuse a saved plan that names a provider, method or parameter its client does not offer,
-    or that puts a secret where the plan made now from the same stack and live state puts none,
-    before the first operation runs (the executor checks each one only when it reaches it)."""
+    """Refuse a saved plan that names a provider, method or parameter its client does not offer, or
+    that puts a secret anywhere but the one parameter its operation sends secrets in, for the resource
+    the operation writes, before the first operation runs. (Whether a secret's value changed since
+    the plan is the executor's check, made for every secret before anything is written.)"""
     import inspect
 
+    hint = "Plan again; a saved plan is applied only as it was made."
     by_name = {p.name: p for p in planned.providers}
-    allowed = {slot for op in planned.plan.operations for slot in _secret_slots(op)}
     for i, op in enumerate(saved.operations):
-        for _op_id, where, address, name in sorted(_secret_slots(op) - allowed):
-            problem = Problem(path, None, f"operations[{i}].{where}", f"secret {name} of {address} does not go here")
-            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
         where = f"operations[{i}]"
         provider = by_name.get(op.provider)
         if provider is None:
             problem = Problem(path, None, f"{where}.provider", f"no provider {op.provider!r} in this environment")
-            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
+            raise InputError([problem], hint=hint)
         client = provider.client()
         if op.method not in type(client).OPERATIONS:
             problem = Problem(path, None, f"{where}.method", f"{op.provider} offers no operation {op.method!r}")
-            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.")
+            raise InputError([problem], hint=hint)
+        allowed = type(client).SECRET_PARAMS.get(op.method)
+        for place, address, name in _secret_places(op):
+            if allowed is None or not place.startswith(f"params.{allowed}") or address != op.address:
+                problem = Problem(path, None, f"{where}.{place}", f"secret {name} of {address} does not go here")
+                raise InputError([problem], hint=hint)
         try:
             inspect.signature(getattr(client, op.method)).bind(**op.params)
         except TypeError as exc:
             problem = Problem(path, None, f"{where}.params", f"do not fit {op.provider} {op.method}: {exc}")
-            raise InputError([problem], hint="Plan again; a saved plan is applied only as it was made.") from None
+            raise InputError([problem], hint=hint) from None
 
 
 @cli.command()

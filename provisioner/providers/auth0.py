@@ -242,6 +242,7 @@ class Auth0Client(Client):
     OPERATIONS: ClassVar[frozenset[str]] = frozenset(
         {"create_action", "update_action", "deploy_action", "set_bindings", "delete_action"}
     )
+    SECRET_PARAMS: ClassVar[Mapping[str, str]] = {"create_action": "secrets", "update_action": "secrets"}
 
     def __init__(
         self, sdk: Any, pacer: Pacer | None = None, sleep: Sleep = time.sleep, build_timeout: float = 300.0

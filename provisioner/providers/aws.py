@@ -140,6 +140,10 @@ class LambdaCognitoClient(Client):
             "update_pool_triggers",
         }
     )
+    SECRET_PARAMS: ClassVar[Mapping[str, str]] = {
+        "create_function": "environment",
+        "update_function_configuration": "environment",
+    }
 
     def __init__(
         self,

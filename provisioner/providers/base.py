@@ -83,6 +83,9 @@ class Client:
     """A provider client: the only object operations are executed against."""
 
     OPERATIONS: ClassVar[frozenset[str]] = frozenset()
+    # The parameter of each operation that may carry secret values (e.g. Auth0 ``secrets``, a
+    # Lambda ``environment``); a saved plan with a secret anywhere else is refused.
+    SECRET_PARAMS: ClassVar[Mapping[str, str]] = {}
 
 
 class Provider(ABC):

@@ -22,6 +22,7 @@ from .base import Client, Context, Live, Provider
 
 class FakeClient(Client):
     OPERATIONS: ClassVar[frozenset[str]] = frozenset({"put", "delete"})
+    SECRET_PARAMS: ClassVar[Mapping[str, str]] = {"put": "secrets"}
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path

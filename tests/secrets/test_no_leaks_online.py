@@ -497,11 +497,11 @@ def rotations_and_stale_plans(work: Online) -> None:
     for debug in ([], ["--debug"]):
         run = work.hk(*debug, "apply", "plan-rotated.json", expect=1, **{**rotated, "LEAK_SLACK": ROTATED_AGAIN})
         assert f"Error: secret SLACK_WEBHOOK_URL of auth0.action.notify {STALE}" in run.err, run.err
-    # Rotated back to what is live: refused too. (Today's message blames an unchanged secret, API_TOKEN,
-    # as "does not go here" instead of naming the rotated one; it names no value either way.)
+    # Rotated back to what is live: refused too, naming the secret that changed since the plan.
     run = work.hk("--debug", "apply", "plan-rotated.json", expect=1)
-    assert "Hint: Plan again" in run.err, run.err
-    # The function's secret rotated again: refused when its step comes.
+    assert f"Error: secret SLACK_WEBHOOK_URL of auth0.action.notify {STALE}" in run.err, run.err
+    assert "nothing was applied" in run.err, run.err
+    # The function's secret rotated again: refused before the first operation.
     run = work.hk("--debug", "apply", "plan-rotated.json", expect=1, **{**rotated, "LEAK_SIGNING": ROTATED_AGAIN})
     assert f"Error: secret SIGNING_KEY of cognito.function.crm-notify {STALE}" in run.err, run.err
     work.hk("apply", *TARGET, "--auto-approve", **rotated)
