@@ -13,9 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
-
 from .plan import CREATE, DELETE, NOOP, REPLACE, UPDATE, FieldChange, ResourceChange
 
 
@@ -44,10 +41,14 @@ def _path(level: Any) -> str:
 
 
 def _value(value: Any) -> Any:
+    from deepdiff.helper import NotPresent
+
     return None if isinstance(value, NotPresent) else value
 
 
 def compare(desired: Resource, live: Resource) -> tuple[FieldChange, ...]:
+    from deepdiff import DeepDiff  # deferred: a second of import that validate and --help never need
+
     changes: list[FieldChange] = []
     tree = DeepDiff(dict(live.doc), dict(desired.doc), view="tree", verbose_level=2)
     for report in tree.values():
