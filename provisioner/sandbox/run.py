@@ -108,25 +108,7 @@ class Sandbox:
         )
 
     def _seed_pool(self) -> str:
-        idp = self.boto3_client("cognito-idp")
-        pool = idp.create_user_pool(
-            PoolName=POOL_NAME,
-            Policies={
-                "PasswordPolicy": {
-                    "MinimumLength": 12,
-                    "RequireUppercase": True,
-                    "RequireLowercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": False,
-                    "TemporaryPasswordValidityDays": 3,
-                }
-            },
-            AutoVerifiedAttributes=["email"],
-            Schema=[{"Name": "domain", "AttributeDataType": "String", "Mutable": True}],
-            UserPoolTags={"team": "identity", "created-by": "hookctl-sandbox"},
-            MfaConfiguration="OFF",
-        )
-        return str(pool["UserPool"]["Id"])
+        return seed_pool(self.boto3_client("cognito-idp"))
 
     # moto has no persistence of its own; its backends are plain Python objects, so the
     # sandbox pickles the ones hookctl uses. Only sandbox data lives there (no real secrets).
@@ -166,6 +148,28 @@ class Sandbox:
             live.update(backend)
         self.pool_id = str(json.loads(meta.read_text())["pool_id"])
         return True
+
+
+def seed_pool(idp: Any) -> str:
+    """The sandbox's user pool: settings of its own that an apply must keep."""
+    pool = idp.create_user_pool(
+        PoolName=POOL_NAME,
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": False,
+                "TemporaryPasswordValidityDays": 3,
+            }
+        },
+        AutoVerifiedAttributes=["email"],
+        Schema=[{"Name": "domain", "AttributeDataType": "String", "Mutable": True}],
+        UserPoolTags={"team": "identity", "created-by": "hookctl-sandbox"},
+        MfaConfiguration="OFF",
+    )
+    return str(pool["UserPool"]["Id"])
 
 
 def _load_private_key(pem: bytes) -> Any:

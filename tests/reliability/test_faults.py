@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 
 from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig, FaultRule
-from provisioner.sandbox.run import Sandbox
+from provisioner.sandbox.run import Sandbox, seed_pool
 from tests.conftest import REPO
 
 from .faultproxy import KINDS, FaultPlan, FaultProxy, Kind
@@ -170,24 +170,7 @@ def _fresh_account(box: Sandbox) -> str:
         iam.delete_role(RoleName=name)
     for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
         idp.delete_user_pool(UserPoolId=pool["Id"])
-    created = idp.create_user_pool(
-        PoolName="hookctl-sandbox",
-        Policies={
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": False,
-                "TemporaryPasswordValidityDays": 3,
-            }
-        },
-        AutoVerifiedAttributes=["email"],
-        Schema=[{"Name": "domain", "AttributeDataType": "String", "Mutable": True}],
-        UserPoolTags={"team": "identity", "created-by": "hookctl-sandbox"},
-        MfaConfiguration="OFF",
-    )
-    return str(created["UserPool"]["Id"])
+    return seed_pool(idp)
 
 
 def _unmanaged(w: World) -> None:
