@@ -721,25 +721,27 @@ class OperationPlanner:
     def _resource(self, change: ResourceChange) -> Resource:
         return self.desired.get(change.address) or self.live[change.address]
 
+    def _delete(self, change: ResourceChange, noun: str, name: str, logical: str, ids: dict[str, str]) -> Operation:
+        """Delete a role or function; remembers the operation so later steps can depend on it."""
+        op_id = f"delete-{noun}:{change.address}"
+        ids[logical] = op_id
+        return Operation(
+            op_id,
+            PROVIDER,
+            f"delete_{noun}",
+            {"address": change.address, "name": name},
+            f"Delete {noun} {name}",
+            change.address,
+            record={change.address: None},
+        )
+
     # roles ------------------------------------------------------------------------------
     def _role(self, change: ResourceChange) -> list[Operation]:
         resource = self._resource(change)
         logical = resource.extra["function"]
         name = resource.extra["name"]
         if change.kind == DELETE:
-            op_id = f"delete-role:{change.address}"
-            self.ids.role_delete[logical] = op_id
-            return [
-                Operation(
-                    op_id,
-                    PROVIDER,
-                    "delete_role",
-                    {"address": change.address, "name": name},
-                    f"Delete role {name}",
-                    change.address,
-                    record={change.address: None},
-                )
-            ]
+            return [self._delete(change, "role", name, logical, self.ids.role_delete)]
         doc = resource.doc
         policy = secrets_policy(doc["secret_access"])
         record = {"kind": "role", "function": logical, "name": name}
@@ -795,19 +797,7 @@ class OperationPlanner:
         logical = resource.extra["function"]
         name = resource.extra["name"]
         if change.kind == DELETE:
-            op_id = f"delete-function:{change.address}"
-            self.ids.function_delete[logical] = op_id
-            return [
-                Operation(
-                    op_id,
-                    PROVIDER,
-                    "delete_function",
-                    {"address": change.address, "name": name},
-                    f"Delete function {name}",
-                    change.address,
-                    record={change.address: None},
-                )
-            ]
+            return [self._delete(change, "function", name, logical, self.ids.function_delete)]
         fn = resource.extra["fn"]
         doc = resource.doc
         artifact = self.artifacts[change.address]

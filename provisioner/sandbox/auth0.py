@@ -852,37 +852,24 @@ class Tenant:
             if victim is not None:
                 action.versions.remove(victim)
         number = max((v.number for v in action.versions), default=0) + 1
-        if source is None:
-            version = VersionRecord(
-                id=str(uuid.uuid4()),
-                number=number,
-                code=action.code,
-                runtime=action.runtime,
-                dependencies=copy.deepcopy(action.dependencies),
-                secrets=[copy.copy(s) for s in action.secrets],
-                supported_trigger=dict(action.supported_trigger),
-                draft_revision=action.draft_revision,
-                created_at=now,
-                build_started_at=action.build_started_at if follow_build else now,
-                build_ready_at=action.build_ready_at if follow_build else now,
-                build_outcome=action.build_outcome if follow_build else "built",
-                errors=copy.deepcopy(action.build_errors) if follow_build else [],
-            )
-        else:
-            version = VersionRecord(
-                id=str(uuid.uuid4()),
-                number=number,
-                code=source.code,
-                runtime=source.runtime,
-                dependencies=copy.deepcopy(source.dependencies),
-                secrets=[copy.copy(s) for s in source.secrets],
-                supported_trigger=dict(source.supported_trigger),
-                draft_revision=source.draft_revision,
-                created_at=now,
-                build_started_at=now,
-                build_ready_at=now,
-                build_outcome="built",
-            )
+        # A rollback copies an old version, already built; a deploy snapshots the draft and its build.
+        base = source if source is not None else action
+        follow = follow_build and source is None
+        version = VersionRecord(
+            id=str(uuid.uuid4()),
+            number=number,
+            code=base.code,
+            runtime=base.runtime,
+            dependencies=copy.deepcopy(base.dependencies),
+            secrets=[copy.copy(s) for s in base.secrets],
+            supported_trigger=dict(base.supported_trigger),
+            draft_revision=base.draft_revision,
+            created_at=now,
+            build_started_at=action.build_started_at if follow else now,
+            build_ready_at=action.build_ready_at if follow else now,
+            build_outcome=action.build_outcome if follow else "built",
+            errors=copy.deepcopy(action.build_errors) if follow else [],
+        )
         action.versions.append(version)
         action.pending_version_id = version.id
         action.pending_effective_at = now + max(0.0, self.config.deploy_settle_seconds)
