@@ -542,10 +542,10 @@ def _action_problem(action: LiveAction, triggers: Mapping[str, TriggerInfo], own
     if found and found.group(0) != own:
         return f"already managed by hookctl stack {found.group('stack')!r} environment {found.group('env')!r}"
     info = triggers.get(action.trigger)
+    if action.trigger in catalog.AUTH0_ENTITY_BOUND_TRIGGERS or (info and info.binding_policy == "entity-bound"):
+        return f"trigger {action.trigger!r} is entity-bound; hookctl manages trigger-bound triggers only"
     if action.trigger not in catalog.AUTH0_TRIGGERS or info is None:
         return f"trigger {action.trigger!r} is not one hookctl manages"
-    if info.binding_policy == "entity-bound":
-        return f"trigger {action.trigger!r} is entity-bound; hookctl manages trigger-bound triggers only"
     if action.trigger_version != info.version:
         return (
             f"targets {action.trigger}@{action.trigger_version}, and hookctl always targets the trigger's current "

@@ -21,9 +21,14 @@ AUTH0_TRIGGERS: frozenset[str] = frozenset(
         "password-reset-post-challenge",
         "custom-email-provider",
         "custom-phone-provider",
-        "custom-token-exchange",
     }
 )
+
+# Triggers the tenant marks entity-bound (`binding_policy` in GET /actions/triggers): their actions
+# are attached to an entity (custom-token-exchange: a token exchange profile), not to the trigger's
+# binding list, so a stack cannot bind them. auth0-deploy-cli #988/#990: listing the bindings of
+# custom-token-exchange answers 400 "cannot list action bindings for an entity-bound trigger".
+AUTH0_ENTITY_BOUND_TRIGGERS: frozenset[str] = frozenset({"custom-token-exchange"})
 
 # Runtimes a stack may name. The Management API spells node18 as
 # "node18-actions"; providers normalise both spellings to the stack's.

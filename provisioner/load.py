@@ -621,11 +621,7 @@ class _Loader:
             self.mapping(entry, fld, line, ACTION_KEYS)
             trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
             if trigger is not None and trigger not in catalog.AUTH0_TRIGGERS:
-                self.problem(
-                    _line_of(entry, "trigger"),
-                    f"{fld}.trigger",
-                    f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}",
-                )
+                self.problem(_line_of(entry, "trigger"), f"{fld}.trigger", _trigger_problem(trigger))
             template = self.string(entry, "template", f"{fld}.template", required=True)
             runtime = self.string(entry, "runtime", f"{fld}.runtime") or catalog.AUTH0_DEFAULT_RUNTIME
             if runtime == "node18-actions":
@@ -683,11 +679,7 @@ class _Loader:
                 fld = f"auth0.triggers.{trigger}"
                 self.mapping(entry, fld, line, TRIGGER_KEYS)
                 if trigger not in catalog.AUTH0_TRIGGERS:
-                    self.problem(
-                        line,
-                        fld,
-                        f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}",
-                    )
+                    self.problem(line, fld, _trigger_problem(trigger))
                     continue
                 order = entry.get("bindings", [])
                 if not isinstance(order, CommentedSeq | list):
@@ -950,6 +942,15 @@ def _tag(node: Any) -> str | None:
     tag = getattr(node, "tag", None)
     value = getattr(tag, "value", None)
     return value.replace("tag:yaml.org,2002:", "!!") if isinstance(value, str) else None
+
+
+def _trigger_problem(trigger: str) -> str:
+    if trigger in catalog.AUTH0_ENTITY_BOUND_TRIGGERS:
+        return (
+            f"Auth0 trigger {trigger!r} is entity-bound: its actions are attached to an entity, not to a "
+            "trigger's binding list, and hookctl manages trigger-bound triggers only"
+        )
+    return f"unknown Auth0 trigger {trigger!r}{_suggest(trigger, tuple(catalog.AUTH0_TRIGGERS))}"
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -49,6 +49,12 @@ def marker(stack: str, environment: str) -> str:
     return f"// hookctl: stack={stack} environment={environment} — managed by hookctl; edits here are overwritten\n"
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Order trigger versions as numbers: "v10" after "v9" (as strings, "v10" < "v9")."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version))
+    return numbers or (-1,)
+
+
 def api_runtime(runtime: str) -> str:
     return catalog.AUTH0_API_RUNTIME.get(runtime, runtime)
 
@@ -320,7 +326,11 @@ class Auth0Client(Client):
             if status in ("DEPRECATED", "UNAVAILABLE") and tid in triggers:
                 continue
             current = triggers.get(tid)
-            if current is None or status == "CURRENT" or (status != "DEPRECATED" and version > current.version):
+            if (
+                current is None
+                or status == "CURRENT"
+                or (status != "DEPRECATED" and version_key(version) > version_key(current.version))
+            ):
                 triggers[tid] = TriggerInfo(tid, version, str(raw.get("binding_policy") or "trigger-bound"))
         return triggers
 
