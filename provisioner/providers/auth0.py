@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .. import catalog
@@ -737,7 +737,8 @@ class Auth0Provider(Provider):
         if rotated:
             drift.append(f"secret {', '.join(rotated)} rotated outside hookctl")
         doc = {
-            "trigger": f"{action.trigger}@{action.trigger_version}",
+            "trigger": action.trigger,
+            "trigger_version": action.trigger_version,
             "runtime": action.runtime,
             "dependencies": dict(sorted(action.dependencies.items())),
             "secrets": secrets,
@@ -790,7 +791,8 @@ class Auth0Provider(Provider):
         version = info.version if info else "v?"
         secrets = {n: d.hash for n, d in sorted(ctx.secrets.get(action.address, {}).items())}
         doc = {
-            "trigger": f"{action.trigger}@{version}",
+            "trigger": action.trigger,
+            "trigger_version": version,
             "runtime": action.runtime,
             "dependencies": dict(sorted(action.dependencies.items())),
             "secrets": secrets,
@@ -804,6 +806,25 @@ class Auth0Provider(Provider):
         )
 
     # -- operations -------------------------------------------------------------------------
+    def _replace_note(self, stack: Stack, change: ResourceChange, want: Resource) -> str:
+        name = change.address.removeprefix("auth0.action.")
+        old, new = self._actions[name].trigger, str(want.doc["trigger"])
+        bound_old = any(b.action_name == name for b in self._bindings.get(old, []))
+        bound_new = any(name in tb.actions for tb in stack.bindings if tb.trigger == new)
+        note = (
+            f"moving from trigger {old} to {new} needs a new action (a new trigger version would be an "
+            "in-place upgrade, a new trigger is not); the version history is lost"
+        )
+        if bound_old and bound_new:
+            return (
+                f"{note}. {old} stops running {name} when it is unbound, before the delete, and {new} runs it "
+                "only once the new action is built, deployed and bound: no trigger runs it for the length of "
+                "a build (seconds; Auth0 allows up to 5 minutes)"
+            )
+        if bound_old:
+            return f"{note}. {old} stops running {name} when it is unbound, before the delete"
+        return note
+
     def operations(
         self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
     ) -> list[Operation]:
@@ -816,6 +837,11 @@ class Auth0Provider(Provider):
         changed = {c.address: c for c in changes}
         deletes = [c for c in changes if c.kind == DELETE and c.address.startswith("auth0.action.")]
         replaces = [c for c in changes if c.kind == REPLACE and c.address.startswith("auth0.action.")]
+        for i, change in enumerate(changes):
+            if change in replaces:
+                # Say in the plan itself what a replacement costs the triggers involved.
+                note = self._replace_note(ctx.stack, change, desired[change.address])
+                changes[i] = replace(change, reason="; ".join(r for r in (change.reason, note) if r))
 
         # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409.
         removing = {c.address.removeprefix("auth0.action.") for c in (*deletes, *replaces)}
@@ -858,7 +884,7 @@ class Auth0Provider(Provider):
             action = by_address[change.address]
             want = desired[change.address]
             name = action.name
-            trigger_id, version = str(want.doc["trigger"]).split("@", 1)
+            trigger_id, version = str(want.doc["trigger"]), str(want.doc["trigger_version"])
             secret_list = [
                 {"name": n, "value": d.placeholder()} for n, d in sorted(ctx.secrets.get(change.address, {}).items())
             ]
@@ -897,7 +923,10 @@ class Auth0Provider(Provider):
                     fields["dependencies"] = _deps(action.dependencies)
                 if "secrets" in paths:
                     fields["secrets"] = secret_list  # the whole list: sending secrets replaces them all
-                if "trigger" in paths:
+                if "trigger_version" in paths:
+                    # A new trigger version is an in-place upgrade (PATCH supported_triggers, then
+                    # build and deploy): the action keeps its id, its bindings and its version
+                    # history. Only a new trigger id replaces the action (replace_on).
                     fields["supported_triggers"] = [{"id": trigger_id, "version": version}]
                 if fields:
                     ops.append(

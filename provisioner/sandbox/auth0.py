@@ -67,7 +67,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -540,6 +540,8 @@ class Tenant:
         self.client_secret = config.client_secret or secrets_module.token_urlsafe(32)
         self.signing_key = secrets_module.token_urlsafe(32)
         self.tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        # The trigger catalogue, as GET /actions/triggers lists it; promote_trigger() adds versions.
+        self.triggers: list[TriggerSpec] = list(config.triggers)
 
     # ---- time -------------------------------------------------------------------
 
@@ -549,7 +551,8 @@ class Tenant:
     # ---- lookups ----------------------------------------------------------------
 
     def trigger_specs(self, trigger_id: str) -> list[TriggerSpec]:
-        return [t for t in self.config.triggers if t.id == trigger_id]
+        with self.lock:
+            return [t for t in self.triggers if t.id == trigger_id]
 
     def trigger_spec(self, trigger_id: str, version: str) -> TriggerSpec | None:
         return next((t for t in self.trigger_specs(trigger_id) if t.version == version), None)
@@ -1025,6 +1028,37 @@ class Tenant:
 
     # ---- direct helpers for tests and sandbox set-up ------------------------------
 
+    def promote_trigger(self, trigger_id: str, version: str, runtimes: Sequence[str] | None = None) -> TriggerSpec:
+        """Auth0 releases a new version of a trigger: it becomes CURRENT, the previous CURRENT one is
+        DEPRECATED and listed as compatible with the new one; actions keep the version they target.
+
+        Shape of the catalogue after a promotion: the real 2022 answer quoted in
+        terraform-provider-auth0 docs/guides/action_triggers.md (post-login v3 CURRENT with
+        compatible_triggers [post-login v2], v2 and v1 DEPRECATED, all still listed). Moving an
+        action to the new version is a PATCH of supported_triggers (the provider's
+        supported_triggers is not ForceNew: internal/auth0/action/resource.go).
+        """
+        with self.lock:
+            specs = self.trigger_specs(trigger_id)
+            if not specs:
+                raise ValueError(f"no trigger {trigger_id!r}")
+            if any(s.version == version for s in specs):
+                raise ValueError(f"trigger {trigger_id!r} already has version {version!r}")
+            current = next((s for s in specs if s.status == "CURRENT"), specs[0])
+            promoted = TriggerSpec(
+                trigger_id,
+                version,
+                "CURRENT",
+                tuple(runtimes) if runtimes is not None else current.runtimes,
+                current.default_runtime,
+                ((trigger_id, current.version),),
+                current.binding_policy,
+            )
+            at = self.triggers.index(current)
+            self.triggers[at] = replace(current, status="DEPRECATED")
+            self.triggers.insert(at, promoted)
+            return promoted
+
     def seed_action(
         self,
         name: str,
@@ -1155,6 +1189,7 @@ class Tenant:
                 "tokens": {t: exp for t, exp in self.tokens.items() if exp > now},
                 "actions": [asdict(a) for a in self.actions.values()],
                 "bindings": {t: [asdict(b) for b in lst] for t, lst in self.bindings.items()},
+                "triggers": [asdict(t) for t in self.triggers],
             }
 
     def load_json(self, data: Mapping[str, Any]) -> None:
@@ -1179,6 +1214,17 @@ class Tenant:
                 action = ActionRecord(**item)
                 self.actions[action.id] = action
             self.bindings = {t: [BindingRecord(**b) for b in lst] for t, lst in (data.get("bindings") or {}).items()}
+            if data.get("triggers"):  # a promoted trigger version survives a restart
+                self.triggers = [
+                    TriggerSpec(
+                        **{
+                            **t,
+                            "runtimes": tuple(t["runtimes"]),
+                            "compatible_triggers": tuple(tuple(c) for c in t["compatible_triggers"]),
+                        }
+                    )
+                    for t in data["triggers"]
+                ]
 
 
 def _b64(text: str) -> str:
@@ -1858,7 +1904,8 @@ class Auth0Emulator:
         return page, per_page
 
     def _list_triggers(self, req: _Request) -> _Response:
-        return _json_response(200, {"triggers": [t.to_json() for t in self.config.triggers]})
+        with self.tenant.lock:
+            return _json_response(200, {"triggers": [t.to_json() for t in self.tenant.triggers]})
 
     def _list_actions(self, req: _Request) -> _Response:
         page, per_page = self._page(req)

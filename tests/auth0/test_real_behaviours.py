@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from provisioner.errors import InputError
 from provisioner.load import load_stack
 from provisioner.providers.auth0 import version_key
-from provisioner.sandbox.auth0 import DEFAULT_TRIGGERS, TriggerSpec
+from provisioner.sandbox.auth0 import DEFAULT_TRIGGERS, Auth0Emulator, EmulatorConfig, TriggerSpec
 
 from .conftest import Harness
 
@@ -71,3 +72,93 @@ def test_readme__lists_the_triggers_hookctl_accepts_and_names_the_refused_one() 
         assert trigger in listed_part, trigger
     for trigger in catalog.AUTH0_ENTITY_BOUND_TRIGGERS:
         assert trigger not in listed_part and trigger in refused_part, trigger
+
+
+# -- i. trigger versions ---------------------------------------------------------------------------
+
+
+def _bindings(h: Harness, trigger: str) -> list[tuple[str, str]]:
+    return [(b.id, h.emu.tenant.get_action(b.action_id).name) for b in h.emu.tenant.list_bindings(trigger)]
+
+
+def test_new_trigger_version__upgrades_in_place_keeping_ids_bindings_and_history(h: Harness) -> None:
+    h.apply()
+    before = {n: h.action(n).id for n in ("slack-new-user", "store-user-id")}
+    bound = _bindings(h, "post-user-registration")
+    h.emu.tenant.promote_trigger("post-user-registration", "v3")
+
+    planned = h.plan()
+    changes = {c.address: c for c in planned.plan.changes}
+    assert set(changes) == {"auth0.action.slack-new-user", "auth0.action.store-user-id"}
+    for change in changes.values():
+        assert change.kind == "update"
+        assert [(f.path, f.before, f.after) for f in change.fields] == [("trigger_version", "v2", "v3")]
+    methods = sorted(op.method for op in planned.plan.operations)
+    assert methods == ["deploy_action", "deploy_action", "update_action", "update_action"]
+    for op in planned.plan.operations:
+        if op.method == "update_action":
+            assert set(op.params) == {"action_id", "name", "supported_triggers"}
+            assert op.params["supported_triggers"] == [{"id": "post-user-registration", "version": "v3"}]
+
+    h.emu.reset_counts()
+    h.apply()
+    writes = h.writes()
+    assert writes == {
+        ("PATCH", "/api/v2/actions/actions/{id}"): 2,
+        ("POST", "/api/v2/actions/actions/{id}/deploy"): 2,
+    }, "no unbind, delete, create or bind"
+    assert _bindings(h, "post-user-registration") == bound  # same binding ids, same order
+    for name, action_id in before.items():
+        action = h.action(name)
+        assert action.id == action_id
+        assert [v.number for v in action.versions] == [1, 2]  # the history rollback needs is kept
+        deployed = h.emu.tenant.deployed_version(action)
+        assert deployed is not None and deployed.supported_trigger == {"id": "post-user-registration", "version": "v3"}
+    assert h.plan().plan.empty
+    assert sorted(a.name for a in h.emu.tenant.actions.values()) == sorted(
+        ["slack-new-user", "store-user-id", "deny-tls-fingerprints"]
+    )
+
+
+def test_new_trigger_id__replaces_and_the_plan_says_how_long_no_trigger_runs_it(h: Harness) -> None:
+    h.apply()
+    path = h.root / "stacks" / "auth0-registration.yaml"
+    text = path.read_text()
+    text = text.replace(
+        "    store-user-id:\n      trigger: post-user-registration", "    store-user-id:\n      trigger: post-login"
+    )
+    text = text.replace("        - store-user-id\n        - slack-new-user\n", "        - slack-new-user\n")
+    text += "    post-login:\n      bindings: [store-user-id]\n"
+    path.write_text(text)
+
+    planned = h.plan()
+    change = next(c for c in planned.plan.changes if c.address == "auth0.action.store-user-id")
+    assert change.kind == "replace"
+    assert "moving from trigger post-user-registration to post-login needs a new action" in change.reason
+    assert "no trigger runs it for the length of a build" in change.reason
+    from provisioner import output
+
+    assert "no trigger runs it for the length of a build" in output.text(planned.plan)
+
+    h.apply()
+    assert [n for _, n in _bindings(h, "post-login")] == ["store-user-id"]
+    assert [n for _, n in _bindings(h, "post-user-registration")] == ["slack-new-user"]
+    assert sorted(a.name for a in h.emu.tenant.actions.values()) == sorted(
+        ["slack-new-user", "store-user-id", "deny-tls-fingerprints"]
+    )
+    assert h.plan().plan.empty
+
+
+def test_emulator_promote_trigger__listed_like_the_real_catalogue_and_kept_across_restarts(
+    tmp_path: Path,
+) -> None:
+    first = Auth0Emulator(EmulatorConfig(), state_dir=tmp_path)
+    first.tenant.promote_trigger("post-user-registration", "v3")
+    first.save(tmp_path)
+    again = Auth0Emulator(EmulatorConfig(), state_dir=tmp_path)
+    listed = {(t.id, t.version): t for t in again.tenant.triggers if t.id == "post-user-registration"}
+    assert listed[("post-user-registration", "v3")].status == "CURRENT"
+    assert listed[("post-user-registration", "v3")].compatible_triggers == (("post-user-registration", "v2"),)
+    assert listed[("post-user-registration", "v2")].status == "DEPRECATED"
+    with pytest.raises(ValueError, match="already has version"):
+        again.tenant.promote_trigger("post-user-registration", "v3")
