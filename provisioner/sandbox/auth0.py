@@ -448,8 +448,14 @@ class SyntaxChecker:
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix="auth0-emu-check-"))
             folder = self._dir
-        path = folder / f"{digest}.js"
-        path.write_text(code, encoding="utf-8")
+        # One file per check, not per digest: two requests carrying the same code (a
+        # create retried while its first attempt is still being handled) are checked
+        # concurrently, and a shared path let one check delete the other's file, so
+        # node reported "Cannot find module" and the build was marked failed.
+        handle, name = tempfile.mkstemp(prefix=digest[:16], suffix=".js", dir=folder)
+        path = Path(name)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(code)
         try:
             proc = subprocess.run(
                 [self._node, "--check", str(path)],

@@ -9,8 +9,10 @@ so the suite stays fast.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from auth0.management.errors import (
     UnauthorizedError,
 )
 
-from provisioner.sandbox.auth0 import Auth0Emulator, FaultRule
+from provisioner.sandbox.auth0 import Auth0Emulator, FaultRule, SyntaxChecker
 
 NO_RETRY: Any = {"max_retries": 0}
 LOGIN_V3 = [ActionTrigger(id="post-login", version="v3")]
@@ -643,3 +645,22 @@ def _context(ca_file: str) -> Any:
     import ssl
 
     return ssl.create_default_context(cafile=ca_file)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node --check needs node")
+def test_syntax_checker__same_code_checked_concurrently__every_check_passes() -> None:
+    """A create retried while its first attempt is still handled sends the same code twice at once."""
+    checker = SyntaxChecker("node")
+    code = "exports.onExecutePostUserRegistration = async (event, api) => {};\n"
+    barrier = threading.Barrier(8)
+
+    def check(_: int) -> list[str]:
+        barrier.wait()
+        return checker.check(code)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(check, range(8)))
+    finally:
+        checker.close()
+    assert results == [[]] * 8
