@@ -1146,7 +1146,10 @@ def plan_adoption(stack_path: str, environment: str | None, factory: ProviderFac
     tags, records, reasons = _function_ownership(stack, providers, backend.read())
     if reasons:
         raise NotAdoptable(reasons)
-    planning = dataclasses.replace(options, backend=lambda _stack: _Prerecorded(backend, records))
+    # Adopting is the explicit act that makes nobody's same-named actions this stack's.
+    planning = dataclasses.replace(
+        options, backend=lambda _stack: _Prerecorded(backend, records), extra={**options.extra, "adopting": True}
+    )
     planned = compute_plan(stack_path, environment, lambda _stack: providers, planning)
     reasons = check_adoption(planned.plan, stack)
     if not reasons:

@@ -97,3 +97,18 @@ class ApplyError(HookctlError):
 
 class AbortedError(HookctlError):
     """The user declined, or confirmation was impossible."""
+
+
+class OwnershipError(HookctlError):
+    """The stack declares live resources it does not own; nothing is planned, nothing written."""
+
+    def __init__(self, conflicts: list[str] | tuple[str, ...], where: str) -> None:
+        self.conflicts = tuple(conflicts)
+        lines = "\n".join(f"  {c}" for c in self.conflicts)
+        super().__init__(
+            f"{where} does not own {len(self.conflicts)} live resource(s) it declares; refusing to change them:\n"
+            f"{lines}",
+            hint="hookctl changes only what this stack and environment own. Bring an existing resource under "
+            "management with `hookctl import` then `hookctl adopt`, rename the stack's entry, or change it "
+            "in the stack that owns it.",
+        )

@@ -85,7 +85,7 @@ FUNCTION_KEYS = (
     "memory",
     "description",
 )
-POOL_TRIGGER_KEYS = ("pool", "trigger", "lambda_version", "kms_key_id")
+POOL_TRIGGER_KEYS = ("pool", "trigger", "lambda_version", "kms_key_id", "take_over")
 SECRET_KEYS = (*SECRET_SOURCES, "key")
 
 DEFAULT_HANDLERS = {"node": "index.handler", "python": "lambda_function.lambda_handler"}
@@ -854,7 +854,8 @@ class _Loader:
             origin = self.origin(node, i, tfld)
             version = self.string(body, "lambda_version", f"{tfld}.lambda_version")
             kms = self.string(body, "kms_key_id", f"{tfld}.kms_key_id")
-            result.append(self.versioned(PoolTrigger(pool, trigger, origin, version, kms), origin))
+            take_over = self.string(body, "take_over", f"{tfld}.take_over")
+            result.append(self.versioned(PoolTrigger(pool, trigger, origin, version, kms, take_over), origin))
         return tuple(result)
 
     def check_trigger(self, trigger: str, line: int | None, fld: str) -> bool:
@@ -883,7 +884,7 @@ class _Loader:
             self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} needs kms_key_id (a KMS key ARN)")
         if pt.trigger not in catalog.COGNITO_KMS_TRIGGERS and pt.kms_key_id:
             self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} takes no kms_key_id")
-        return PoolTrigger(pt.pool, pt.trigger, pt.origin, version, pt.kms_key_id)
+        return PoolTrigger(pt.pool, pt.trigger, pt.origin, version, pt.kms_key_id, pt.take_over)
 
 
 def _line_of(node: Any, key: Any) -> int | None:

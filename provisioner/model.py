@@ -103,6 +103,7 @@ class PoolTrigger:
     origin: Origin
     lambda_version: str | None = None  # PreTokenGeneration / sender triggers
     kms_key_id: str | None = None  # CustomSMSSender / CustomEmailSender
+    take_over: str | None = None  # the unmanaged function now in this slot that the stack may replace
 
     @property
     def address(self) -> str:

@@ -60,9 +60,15 @@ def text(plan: Plan, colour: bool = False) -> str:
 
     lines: list[str] = []
     if not plan.changes:
-        lines.append(f"No changes. {plan.stack}/{plan.environment} matches the stack.")
+        if plan.targets:
+            lines.append(
+                f"No changes to the targeted resources of {plan.stack}/{plan.environment}.{plan.partial_note()}"
+            )
+        else:
+            lines.append(f"No changes. {plan.stack}/{plan.environment} matches the stack.")
         return "\n".join(lines) + "\n"
-    lines.append(f"hookctl will make these changes to {plan.stack}/{plan.environment}:")
+    partial = f" (partial plan: only {', '.join(plan.targets)} and what it needs)" if plan.targets else ""
+    lines.append(f"hookctl will make these changes to {plan.stack}/{plan.environment}{partial}:")
     lines.append("")
     for change in plan.changes:
         sym = SYMBOLS.get(change.kind, "?")
@@ -102,9 +108,14 @@ def as_json(plan: Plan) -> str:
 
 
 def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    head = [f"### hookctl plan: `{plan.stack}` / `{plan.environment}`", ""]
+    partial = f" (partial: `{'`, `'.join(plan.targets)}`)" if plan.targets else ""
+    head = [f"### hookctl plan: `{plan.stack}` / `{plan.environment}`{partial}", ""]
     if not plan.changes:
-        head.append("**No changes.** The live systems match the stack.")
+        head.append(
+            f"**No changes.**{plan.partial_note()}"
+            if plan.targets
+            else "**No changes.** The live systems match the stack."
+        )
         return "\n".join(head) + "\n"
     head.append(f"**{plan.summary()}**")
     head.append("")

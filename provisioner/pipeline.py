@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 
 from . import plan as planlib
 from .diff import Resource, diff
-from .errors import HookctlError, InputError, StaleError
+from .errors import HookctlError, InputError, OwnershipError, StaleError
 from .execute import Executor
 from .load import load_stack
 from .model import Action, Function, SecretRef, Stack
@@ -119,7 +120,7 @@ def validate_stack(stack_path: str, environment: str | None) -> Stack:
 
 
 def compute_plan(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Planned:
-    stack = load_stack(stack_path, environment)
+    stack = original = load_stack(stack_path, environment)
     if options.destroy:
         # Destroy is a plan for an empty stack that prunes: providers remove exactly what this
         # stack and environment own (unbinding and detaching first) and nothing else.
@@ -138,16 +139,32 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     changes: list[ResourceChange] = []
     operations: list[Operation] = []
     live_docs: dict[str, Any] = {}
+    read: list[tuple[Provider, Context, list[ResourceChange], dict[str, Resource], Live]] = []
+    known = set(declared_addresses(original))
+    conflicts: list[str] = []
     for provider in providers:
         ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra, salt=state.salt)
         options.progress(f"Reading {provider.name} …")
         live = provider.read(ctx)
         desired = provider.desired(ctx, live)
         found = diff(desired, live.resources, sorted(live.owned) if stack.prune else ())
+        read.append((provider, ctx, found, desired, live))
+        known |= set(desired) | set(live.resources)
+        conflicts.extend(live.conflicts)
+    if conflicts:
+        raise OwnershipError(conflicts, f"{stack.name}/{stack.environment.name}")
+    if options.targets:
+        check_targets(options.targets, known, f"{stack.name}/{stack.environment.name}")
+    for provider, ctx, found, desired, live in read:
         ops = provider.operations(ctx, found, desired, live)
         if options.targets:
-            # Keep the targeted resources and everything their operations depend on.
-            ops = _with_dependencies(ops, {c.address for c in found if _matches(c.address, options.targets)})
+            # Keep the targeted resources and everything their operations depend on; then plan the
+            # operations again from those changes alone, so a shared write (one trigger's binding
+            # list, one pool) carries only what the targets need and nothing else the stack changes.
+            wanted = {c.address for c in found if _matches(c.address, options.targets)}
+            kept = {a for op in _with_dependencies(ops, wanted) for a in _touches(op)} | wanted
+            found = [c for c in found if c.address in kept]
+            ops = _with_dependencies(provider.operations(ctx, found, desired, live), wanted)
             kept = {address for op in ops for address in _touches(op)}
             found = [c for c in found if c.address in kept or _matches(c.address, options.targets)]
         changes.extend(found)
@@ -250,6 +267,55 @@ def _doc_view(resource: Resource) -> dict[str, Any]:
 
     code = hashlib.sha256(resource.code.encode()).hexdigest() if resource.code is not None else None
     return {"doc": resource.doc, "code": code, "drift": resource.drift}
+
+
+def declared_addresses(stack: Stack) -> list[str]:
+    """Every address the stack declares (a destroy plan reads them live; a target may name them)."""
+    found: list[str] = [a.address for a in stack.actions] + [b.address for b in stack.bindings]
+    for fn in stack.functions:
+        found.append(fn.address)
+        if fn.role is None:
+            found.append(f"iam.role.{fn.name}")
+        for pt in fn.triggers:
+            found.extend((f"cognito.permission.{fn.name}.{pt.pool}", pt.address))
+    return found
+
+
+def check_targets(targets: tuple[str, ...], known: set[str], where: str) -> None:
+    """Every --target must name (or be a dotted prefix of) an address the stack or the live systems have.
+
+    A typo must not pass as "No changes": a drift check with a mistyped target would report no drift.
+    """
+    lines: list[str] = []
+    for target in targets:
+        if any(_matches(address, (target,)) for address in known):
+            continue
+        well_formed = _ADDRESS_RE.match(target) is not None
+        what = "matches nothing in" if well_formed else "is not a resource address of"
+        near = nearest_addresses(target, known)
+        lines.append(f"--target {target} {what} {where}" + (f"; did you mean {' or '.join(near)}?" if near else ""))
+    if lines:
+        raise HookctlError(
+            "\n".join(lines),
+            hint="Addresses look like auth0.action.NAME, auth0.trigger.TRIGGER, cognito.function.NAME, "
+            "cognito.permission.FUNCTION.POOL, cognito.pool.POOL.TRIGGER; `hookctl plan` lists them.",
+        )
+
+
+def nearest_addresses(target: str, known: set[str], limit: int = 3) -> list[str]:
+    import difflib
+
+    ordered = sorted(known)
+    # A bare name (slack-new-user) or a tail (main.PreSignUp) names the addresses it ends.
+    tails = [a for a in ordered if a.endswith("." + target)]
+    close = difflib.get_close_matches(target, ordered, n=limit, cutoff=0.6)
+    names = {a.split(".", 2)[-1]: a for a in ordered}
+    by_name = [names[n] for n in difflib.get_close_matches(target, list(names), n=limit, cutoff=0.75)]
+    found = list(dict.fromkeys([*tails, *close, *by_name]))
+    return found[:limit]
+
+
+_ADDRESS_RE = re.compile(r"^(auth0\.(action|trigger)|cognito\.(function|permission|pool)|iam\.role)(\.[^.\s]+)+$")
 
 
 def _matches(address: str, targets: tuple[str, ...]) -> bool:

@@ -111,7 +111,13 @@ class Plan:
         c = self.counts()
         create = c[CREATE] + c[REPLACE]
         delete = c[DELETE] + c[REPLACE]
-        return f"Plan: {create} to create, {c[UPDATE]} to update, {delete} to delete."
+        return f"Plan: {create} to create, {c[UPDATE]} to update, {delete} to delete.{self.partial_note()}"
+
+    def partial_note(self) -> str:
+        """Said wherever a targeted plan is summed up: other changes may be pending."""
+        if not self.targets:
+            return ""
+        return f" Partial plan: only {', '.join(self.targets)} and what it needs; other changes are not included."
 
 
 # -- serialisation -------------------------------------------------------------------

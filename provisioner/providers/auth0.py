@@ -257,6 +257,8 @@ class Auth0Client(Client):
         self.pacer = pacer or Pacer()
         self.sleep = sleep
         self.build_timeout = build_timeout
+        self.domain = ""
+        self._token: str | Callable[[], str] | None = None
 
     @classmethod
     def connect(
@@ -277,18 +279,37 @@ class Auth0Client(Client):
         http = httpx.Client(
             timeout=http_timeout(30.0), event_hooks={"request": [pacer.before], "response": [pacer.after]}
         )
+        source: str | Callable[[], str]
         if token:
-            sdk = ManagementClient(domain=domain, token=token, httpx_client=http)
+            source = token
         elif client_id and client_secret:
-            fetch = client_credentials(domain, client_id, client_secret, sleep)
-            sdk = ManagementClient(domain=domain, token=fetch, httpx_client=http)
+            source = client_credentials(domain, client_id, client_secret, sleep)
         else:
             raise HookctlError(
                 "no Auth0 credentials: set AUTH0_TOKEN, or AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
                 hint="Use a machine-to-machine application with the read:actions, create:actions, "
                 "update:actions, delete:actions and read/update:triggers scopes.",
             )
-        return cls(sdk, pacer, sleep)
+        sdk = ManagementClient(domain=domain, token=source, httpx_client=http)
+        client = cls(sdk, pacer, sleep)
+        client.domain = _bare(domain)
+        client._token = source
+        return client
+
+    def identity(self) -> dict[str, Any]:
+        """The tenant this client talks to: its domain and, where the Management API token is a JWT
+        that says so, the issuer (``iss``, the tenant's own domain even behind a custom domain).
+        Read from the token hookctl already holds: no extra call, no extra scope."""
+        found: dict[str, Any] = {"domain": self.domain}
+        source = self._token
+        try:
+            token = source() if callable(source) else source
+        except HookctlError:
+            return found
+        issuer = _jwt_claim(token or "", "iss")
+        if issuer:
+            found["tenant"] = issuer.removeprefix("https://").rstrip("/")
+        return found
 
     # -- translating errors ---------------------------------------------------------------
     def _call(self, call: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -584,6 +605,22 @@ class Auth0Client(Client):
         )
 
 
+def _jwt_claim(token: str, claim: str) -> str | None:
+    """One claim of a JWT's payload, unverified (it identifies, it does not authorise); None if unreadable."""
+    import base64
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    value = payload.get(claim) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _bare(domain: str) -> str:
     return domain.removeprefix("https://").rstrip("/").lower()
 
@@ -675,6 +712,7 @@ class Auth0Provider(Provider):
         declared = {a.name for a in stack.actions}
         own = marker(stack.name, stack.environment.name)
         owned = {a.name for a in all_actions if a.code.startswith(own)}
+        conflicts = self._ownership(ctx, by_name, owned)
         managed = declared | owned
         self._actions = {name: by_name[name] for name in managed if name in by_name}
         triggers = {a.trigger for a in stack.actions} | {b.trigger for b in stack.bindings}
@@ -690,7 +728,7 @@ class Auth0Provider(Provider):
                     "binding list, and hookctl manages trigger-bound triggers only",
                 )
         self._bindings = client.list_bindings_of(triggers)
-        live = Live()
+        live = Live(conflicts=conflicts, target=client.identity())
         for name, action in sorted(self._actions.items()):
             address = f"auth0.action.{name}"
             live.resources[address] = self._live_action(ctx, address, action)
@@ -708,6 +746,33 @@ class Auth0Provider(Provider):
             },
         }
         return live
+
+    def _ownership(self, ctx: Context, by_name: Mapping[str, LiveAction], owned: set[str]) -> list[str]:
+        """Declared actions that exist live but that this stack and environment do not own.
+
+        Owned: the action carries this stack's marker, or the state records its id (hookctl
+        created it; someone may have rewritten its code). An action marked by another stack or
+        environment is that stack's; an unmarked one is nobody's until ``hookctl adopt`` (which
+        plans with ``adopting`` set, and writes the marker) makes it this stack's.
+        """
+        stack = ctx.stack
+        conflicts: list[str] = []
+        for action in stack.actions:
+            found = by_name.get(action.name)
+            if found is None or action.name in owned:
+                continue
+            theirs = MARKER_RE.match(found.code)
+            if theirs is not None:
+                conflicts.append(
+                    f"{action.address}: action {action.name} is owned by hookctl stack {theirs.group('stack')!r} "
+                    f"environment {theirs.group('env')!r}"
+                )
+            elif (ctx.state.get(action.address) or {}).get("id") != found.id and not ctx.options.get("adopting"):
+                conflicts.append(
+                    f"{action.address}: an action named {action.name} exists in the tenant and no hookctl stack "
+                    "owns it (import and adopt it to manage it)"
+                )
+        return conflicts
 
     def _binding_label(self, binding: LiveBinding) -> str:
         if binding.action_name in self._actions:
@@ -843,13 +908,17 @@ class Auth0Provider(Provider):
                 note = self._replace_note(ctx.stack, change, desired[change.address])
                 changes[i] = replace(change, reason="; ".join(r for r in (change.reason, note) if r))
 
-        # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409.
+        # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409. Each
+        # trigger loses only its own removed actions, and each deletion waits only for its trigger.
         removing = {c.address.removeprefix("auth0.action.") for c in (*deletes, *replaces)}
+        unbind_of: dict[str, str] = {}
         for trigger in sorted({self._actions[n].trigger for n in removing}):
             address = f"auth0.trigger.{trigger}"
-            keep = [b for b in self._bindings.get(trigger, []) if b.action_name not in removing]
-            if len(keep) == len(self._bindings.get(trigger, [])):
+            current = self._bindings.get(trigger, [])
+            gone = [b.action_name for b in current if b.action_name in removing]
+            if not gone:
                 continue
+            keep = [b for b in current if b.action_name not in removing]
             op_id = f"unbind:{trigger}"
             ops.append(
                 Operation(
@@ -857,11 +926,13 @@ class Auth0Provider(Provider):
                     provider=self.name,
                     method="set_bindings",
                     params={"trigger_id": trigger, "bindings": [_by_binding_id(b) for b in keep]},
-                    description=f"Unbind {', '.join(sorted(removing))} from trigger {trigger}",
+                    description=f"Unbind {', '.join(sorted(set(gone)))} from trigger {trigger}",
                     address=address,
                 )
             )
             unbinds.append(op_id)
+            for name in gone:
+                unbind_of[name] = op_id
         for change in (*deletes, *replaces):
             name = change.address.removeprefix("auth0.action.")
             ops.append(
@@ -872,7 +943,7 @@ class Auth0Provider(Provider):
                     params={"action_id": self._actions[name].id, "name": name},
                     description=f"Delete action {name}",
                     address=change.address,
-                    depends_on=tuple(unbinds),
+                    depends_on=(unbind_of[name],) if name in unbind_of else (),
                     record={change.address: None},
                 )
             )
@@ -962,7 +1033,7 @@ class Auth0Provider(Provider):
             labels = list(desired[tb_address].doc["bindings"])
             live_by_label = {self._binding_label(b): b for b in self._bindings.get(trigger, [])}
             refs: list[dict[str, Any]] = []
-            needs: list[str] = [*unbinds]
+            needs: list[str] = [op_id for op_id in unbinds if op_id == f"unbind:{trigger}"]
             for label in labels:
                 if label in live_by_label and label not in action_ref:
                     refs.append(_by_binding_id(live_by_label[label]))

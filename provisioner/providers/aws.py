@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import glob
 import hashlib
 import json
@@ -69,7 +70,10 @@ from .cognito_plan import (
     PROVIDER,
     SENDER_TRIGGERS,
     STATEMENT_PREFIX,
+    TAG_ENVIRONMENT,
     TAG_FUNCTION,
+    TAG_MANAGED,
+    TAG_STACK,
     VANISHING_ON_EMULATORS,
     VERSIONED_TRIGGERS,
     Names,
@@ -923,6 +927,7 @@ class CognitoProvider(Provider):
         declared = {names.function(fn.name): fn for fn in stack.functions}
 
         owned: dict[str, dict[str, Any]] = {}
+        conflicts: list[str] = []
         for physical, fn in declared.items():
             cfg = by_name.get(physical)
             if cfg is None:
@@ -931,17 +936,17 @@ class CognitoProvider(Provider):
             if not self._recorded(ctx, address, cfg):
                 tags = c.list_tags(cfg["FunctionArn"], f"{address} ({physical})")
                 if not names.owns(tags):
-                    raise HookctlError(
-                        f"{address}: a Lambda function named {physical} exists and is not managed by "
-                        f"{stack.name}/{stack.environment.name}",
-                        hint="Rename the function in the stack, delete the other function, or adopt it by "
-                        f"tagging it hookctl:managed=true, hookctl:stack={stack.name}, "
-                        f"hookctl:environment={stack.environment.name}.",
-                    )
+                    conflicts.append(f"{address}: function {physical} {_owner(tags)}")
+                    continue
             owned[fn.name] = cfg
         orphans = self._orphans(ctx, names, listed, declared) if stack.prune else {}
 
-        live = Live()
+        live = Live(conflicts=conflicts)
+        live.target = {
+            "account": account,
+            "region": c.region,
+            "pools": {view.name: view.user_pool_id for view in pools.values()},
+        }
         secret_arns = self._secret_arns(ctx)
         live.facts = {
             "region": c.region,
@@ -974,8 +979,38 @@ class CognitoProvider(Provider):
                 )
                 if logical is not None:
                     live.owned.add(address)
+        self._check_slots(ctx, names, live)
         self._read_roles(ctx, names, live)
         return live
+
+    def _check_slots(self, ctx: Context, names: Names, live: Live) -> None:
+        """A declared trigger whose slot holds a function this stack does not own is refused: another
+        stack's (by its tags) always, naming it; an unmanaged one unless the stack's trigger says
+        ``take_over: <that function>``, and then the plan says whose slot it takes."""
+        for fn in ctx.stack.functions:
+            for pt in fn.triggers:
+                held = live.resources.get(pt.address)
+                if held is None or held.extra.get("function") is not None:
+                    continue
+                arn = str(held.doc["lambda_arn"])
+                holder = _function_name(arn)
+                if holder == names.function(fn.name):
+                    continue  # ours by name, not yet recorded: the function's own check decides
+                try:
+                    tags = self._client.list_tags(arn, f"{pt.address} ({holder})")
+                except ProviderError:
+                    tags = {}  # another account's function, or no permission to read it: nobody's we know
+                if tags.get(TAG_MANAGED) == "true":
+                    live.conflicts.append(f"{pt.address}: the slot holds function {holder}, {_owner(tags)}")
+                elif pt.take_over in (holder, arn):
+                    live.resources[pt.address] = dataclasses.replace(
+                        held, drift=f"takes over the slot from (unmanaged: {holder}) as the stack's take_over says"
+                    )
+                else:
+                    live.conflicts.append(
+                        f"{pt.address}: the slot holds (unmanaged: {holder}), a function no hookctl stack owns; "
+                        f"to replace it, add take_over: {holder} to this trigger in the stack"
+                    )
 
     def _read_pools(self, ctx: Context) -> dict[str, PoolView]:
         target = ctx.stack.environment.cognito
@@ -1252,6 +1287,18 @@ class CognitoProvider(Provider):
         pools = {name: PoolView.from_fact(name, fact) for name, fact in live.facts["pools"].items()}
         planner = OperationPlanner(ctx.stack, desired, live.resources, ctx.artifacts, pools)
         return planner.plan(skip_covered_deletes(changes, live.resources))
+
+
+def _owner(tags: Mapping[str, str]) -> str:
+    if tags.get(TAG_MANAGED) == "true":
+        return f"is owned by hookctl stack {tags.get(TAG_STACK)!r} environment {tags.get(TAG_ENVIRONMENT)!r}"
+    return "exists and no hookctl stack owns it (import and adopt it to manage it)"
+
+
+def _function_name(arn: str) -> str:
+    """A Lambda function's name from its ARN (``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``)."""
+    parts = arn.split(":")
+    return parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
 
 
 def _declared(stack: Stack, logical: str) -> Function | None:

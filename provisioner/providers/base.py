@@ -77,6 +77,12 @@ class Live:
     # Anything else the plan depends on (trigger versions, unmanaged bindings, pool settings),
     # included in the staleness fingerprint.
     facts: dict[str, Any] = field(default_factory=dict)
+    # Resources the stack declares that this stack and environment do not own, one line each
+    # ("<address>: <why>"): the plan refuses them all at once, before any operation is planned.
+    conflicts: list[str] = field(default_factory=list)
+    # The systems this live view was read from (domain, account, region, pool ids): a saved plan
+    # records them, and apply refuses a plan made against other ones.
+    target: dict[str, Any] = field(default_factory=dict)
 
 
 class Client:

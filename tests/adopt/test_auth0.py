@@ -17,6 +17,7 @@ from provisioner.adopt import (
     missing_env,
     write_import,
 )
+from provisioner.errors import OwnershipError
 from provisioner.load import load_stack
 from provisioner.providers.auth0 import marker, owned_names
 
@@ -96,8 +97,9 @@ def test_import_then_adopt__bindings_kept_in_order_and_plan_empty(tenant: Live) 
     assert [(s.name, s.source, s.locator) for s in audit.secrets] == [("API_KEY", "env", "APP_AUDIT_API_KEY")]
     tenant.environ.update(APP_AUDIT_API_KEY=AUDIT_KEY, APP_SIGNUP_GUARD_API_KEY=GUARD_KEY)
 
-    before = tenant.plan()
-    assert not before.plan.empty  # not owned yet: the marker and the secrets are still to be written
+    # Not owned yet: a plain plan refuses the same-named actions until they are adopted.
+    with pytest.raises(OwnershipError, match="app-audit exists in the tenant and no hookctl stack owns it"):
+        tenant.plan()
 
     shown: list[str] = []
     result = adopt(tenant.stack_path, "prod", tenant.factory, tenant.options(), confirm=_yes(shown))

@@ -140,7 +140,7 @@ def test_plan__function_name_taken_by_someone_else__refused(aws: World, two_pool
         Handler="index.handler",
         Code={"ZipFile": buffer.getvalue()},
     )
-    with pytest.raises(HookctlError, match="life-dev-sign-in exists and is not managed by life/dev"):
+    with pytest.raises(HookctlError, match="function life-dev-sign-in exists and no hookctl stack owns it"):
         aws.plan()
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import ApplyError, ProviderError, StaleError
+from provisioner import output
+from provisioner.errors import ApplyError, OwnershipError, ProviderError, StaleError
 from provisioner.plan import CREATE, DELETE
 
 from .world import World, function_arn
@@ -200,15 +201,49 @@ def test_plan__undeclared_pool__provider_error_names_call_and_pool(aws: World) -
     assert "ResourceNotFoundException" in failed.value.detail
 
 
-def test_plan__trigger_served_by_someone_else__replaced_entry_shown_and_applied(aws: World) -> None:
+def test_plan__slot_held_by_unmanaged_function__refused_naming_it_and_nothing_written(aws: World) -> None:
     other = "arn:aws:lambda:eu-west-1:123456789012:function:legacy-signup"
     pool = aws.pool("main", LambdaConfig={"PreSignUp": other})
     aws.write_stack(STACK.format(pool=pool, role=aws.role()))
+    with pytest.raises(OwnershipError) as refused:
+        aws.plan()
+    assert "cognito.pool.main.PreSignUp: the slot holds (unmanaged: legacy-signup)" in refused.value.message
+    assert "take_over: legacy-signup" in refused.value.message
+    assert aws.lambda_config(pool)["PreSignUp"] == other
+
+
+def test_plan__slot_taken_over_as_the_stack_says__shown_and_applied(aws: World) -> None:
+    other = "arn:aws:lambda:eu-west-1:123456789012:function:legacy-signup"
+    pool = aws.pool("main", LambdaConfig={"PreSignUp": other})
+    aws.write_stack(
+        STACK.format(pool=pool, role=aws.role()).replace(
+            "{pool: main, trigger: PreSignUp}", "{pool: main, trigger: PreSignUp, take_over: legacy-signup}"
+        )
+    )
     planned = aws.plan()
     change = next(c for c in planned.plan.changes if c.address == "cognito.pool.main.PreSignUp")
     assert change.kind != CREATE
+    assert change.reason == "takes over the slot from (unmanaged: legacy-signup) as the stack's take_over says"
     assert [(f.path, f.before, f.after) for f in change.fields] == [
         ("lambda_arn", other, function_arn("pools-dev-signup"))
     ]
+    assert "(unmanaged: legacy-signup)" in output.text(planned.plan)
     aws.apply(planned)
+    assert aws.lambda_config(pool)["PreSignUp"] == function_arn("pools-dev-signup")
+    assert aws.plan().plan.empty
+
+
+def test_plan__slot_held_by_another_stacks_function__refused_naming_the_owner(aws: World) -> None:
+    pool = aws.pool("main")
+    aws.write_stack(STACK.format(pool=pool, role=aws.role()))
+    aws.apply(aws.plan())
+    # Another stack (same function names under its own stack name) claims the same slot.
+    aws.edit_stack("stack: pools", "stack: rival")
+    with pytest.raises(OwnershipError) as refused:
+        aws.plan()
+    message = refused.value.message
+    assert (
+        "cognito.pool.main.PreSignUp: the slot holds function pools-dev-signup, is owned by hookctl stack "
+        "'pools' environment 'dev'" in message
+    )
     assert aws.lambda_config(pool)["PreSignUp"] == function_arn("pools-dev-signup")

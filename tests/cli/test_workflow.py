@@ -152,6 +152,34 @@ def test_target__limits_plan_to_address(stack_dir: Path) -> None:
     assert "Plan: 1 to create" in result.out
 
 
+def test_target__mistyped__exit_1_naming_the_nearest_for_plan_drift_check_apply_and_destroy(stack_dir: Path) -> None:
+    assert hk(stack_dir, "apply", "-s", "stack.yaml", "-e", "dev", "--auto-approve").code == 0
+    for command in (
+        ["plan"],
+        ["plan", "--detailed-exitcode"],
+        ["apply", "--auto-approve"],
+        ["destroy", "--auto-approve"],
+    ):
+        result = hk(stack_dir, *command, "-s", "stack.yaml", "-e", "dev", "--target", "auth0.action.notfy")
+        assert result.code == 1, (command, result.out, result.err)
+        assert "--target auth0.action.notfy matches nothing in demo/dev; did you mean auth0.action.notify?" in (
+            result.err
+        )
+        assert "No changes" not in result.out
+    bare = hk(stack_dir, "plan", "-s", "stack.yaml", "-e", "dev", "--target", "notify")
+    assert bare.code == 1 and "did you mean auth0.action.notify?" in bare.err
+    assert hk(stack_dir, "plan", "-s", "stack.yaml", "-e", "dev", "--detailed-exitcode").code == 0
+
+
+def test_target__apply_says_partial(stack_dir: Path) -> None:
+    result = hk(
+        stack_dir, "apply", "-s", "stack.yaml", "-e", "dev", "--auto-approve", "--target", "auth0.action.notify"
+    )
+    assert result.code == 0, result.err
+    assert "(partial plan: only auth0.action.notify and what it needs)" in result.out
+    assert "Partial plan: only auth0.action.notify and what it needs" in result.out.splitlines()[-1]
+
+
 def test_render__writes_handlers_deterministically(stack_dir: Path) -> None:
     assert hk(stack_dir, "render", "-s", "stack.yaml", "-e", "dev", "-o", "a").code == 0
     assert hk(stack_dir, "render", "-s", "stack.yaml", "-e", "dev", "-o", "b").code == 0
