@@ -92,7 +92,7 @@ MAX_ZIP_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # Lambda's own limit; guards against zip bombs
 DOWNLOAD_TIMEOUT = 60
 NODE_SUFFIXES = (".js", ".mjs", ".cjs")  # the order Lambda's Node.js runtime tries them in
-HANDLER_RE = re.compile(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*$")  # what load accepts
+HANDLER_RE = re.compile(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*\Z")  # what load accepts
 NEVER_DEPLOYED = "the action was never deployed"
 
 # Lambda settings hookctl neither reads nor writes: adoption keeps them as they are, but the
@@ -746,7 +746,7 @@ def _split_environment(
                 raise _Refused(f"variable {key} is not a secretsmanager:/ssm: reference hookctl understands")
             secrets.append(ref)
             continue
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or not SECRET_NAME_RE.match(key):
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*\Z", key) or not SECRET_NAME_RE.match(key):
             raise _Refused(f"environment variable name {key!r} is not one a stack accepts")
         if key in selection.secret or (key not in selection.plain and (deployed_by_hookctl or looks_secret(key, text))):
             secrets.append(SecretDecl(key, "env", key))
@@ -1405,7 +1405,7 @@ def parse_pools(values: Iterable[str]) -> dict[str, str]:
     pools: dict[str, str] = {}
     for value in values:
         name, sep, pool_id = value.partition("=")
-        if not sep or not NAME_RE.match(name) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pool_id):
+        if not sep or not NAME_RE.match(name) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+\Z", pool_id):
             raise HookctlError(
                 f"--pool takes NAME=POOL_ID (like main=eu-west-1_AbC123), got {value!r}",
             )

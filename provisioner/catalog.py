@@ -7,6 +7,8 @@ here on purpose: the Auth0 provider reads them from ``GET /actions/triggers``.
 
 from __future__ import annotations
 
+import re
+
 # Auth0 Actions triggers. Source: Auth0 docs, "Actions Triggers"
 # (https://auth0.com/docs/customize/actions/explore-triggers) and the
 # `ActionTriggerTypeEnum` of the Management API.
@@ -74,3 +76,35 @@ LAMBDA_RUNTIMES: frozenset[str] = frozenset({"nodejs20.x", "nodejs22.x", "python
 def lambda_language(runtime: str) -> str:
     """``"node"`` or ``"python"`` for a Lambda runtime name."""
     return "python" if runtime.startswith("python") else "node"
+
+
+# Target fields. They are checked before any use (a DNS lookup, a TLS connection, a URL built
+# from them), because a pull request writes the stack and the runner holds the credentials:
+# `exampleco.us.auth0.com@127.0.0.1:4433` must never send the client secret to 127.0.0.1.
+# An Auth0 domain is a hostname with an optional port, nothing else (no user info, path,
+# query or fragment); "https://" and one trailing "/" are tolerated and dropped.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+AUTH0_DOMAIN_RE = re.compile(rf"(?:https://)?(?P<host>(?:{_LABEL}\.)*{_LABEL})(?::(?P<port>[0-9]{{1,5}}))?/?")
+# AWS region names (us-east-1, us-gov-west-1, cn-north-1, eu-central-2, us-isob-east-1).
+AWS_REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+# botocore cognito-idp model, shape UserPoolIdType: pattern [\w-]+_[0-9a-zA-Z]+, length 1-55.
+COGNITO_POOL_ID_RE = re.compile(r"[\w-]{1,40}_[0-9a-zA-Z]{1,40}", re.ASCII)
+
+
+def auth0_domain(text: str) -> str | None:
+    """``host`` or ``host:port`` when ``text`` is an Auth0 domain and nothing else, else ``None``."""
+    match = AUTH0_DOMAIN_RE.fullmatch(text)
+    if match is None or len(match.group("host")) > 253:
+        return None
+    port = match.group("port")
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    return match.group("host") + (f":{port}" if port is not None else "")
+
+
+def aws_region(text: str) -> bool:
+    return AWS_REGION_RE.fullmatch(text) is not None
+
+
+def cognito_pool_id(text: str) -> bool:
+    return len(text) <= 55 and COGNITO_POOL_ID_RE.fullmatch(text) is not None

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from . import catalog
 from .cli_options import env_option, stack_option
 from .errors import AbortedError, HookctlError
 
@@ -182,6 +183,8 @@ def _read_cognito(rt: Any, pools: dict[str, str], region: str | None, selection:
     session = boto3.session.Session(region_name=region)
     if not session.region_name:
         raise HookctlError("no AWS region", hint="Pass --region, or set AWS_REGION / AWS_DEFAULT_REGION.")
+    if not catalog.aws_region(str(session.region_name)):
+        raise HookctlError("the AWS region is not a region name like eu-west-1")
     rt.progress(f"Reading Cognito pools {', '.join(sorted(pools))} and Lambda functions in {session.region_name} …")
     return read_cognito(LambdaCognitoClient(session), pools, selection)
 

@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -47,12 +47,26 @@ MAX_NODES = 20_000  # guards against alias bombs: aliases expand when walked
 # nested flow collections in quadratic time.
 MAX_DEPTH = 64
 MAX_PROBLEMS = 100  # then one line saying there are more
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")
-NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}\Z")
+NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\Z")
+# PEP 440 exact release versions: 1.2.3, 2!1.0, 1.0rc1, 1.0.post2, 1.0.dev3.
+PEP440_VERSION_RE = re.compile(r"(?:\d+!)?\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?", re.ASCII)
+# Package names, so that no dependency can be read as a tool's option (`--index-url=...`) or
+# as a URL or path. npm: validate-npm-package-name (url-safe, not starting with . or _, at most
+# 214 characters, an optional @scope/); names with capitals are valid for old packages.
+NPM_NAME_RE = re.compile(r"(?:@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*", re.ASCII | re.IGNORECASE)
+NPM_NAME_MAX = 214
+# PEP 508 "Names" (https://peps.python.org/pep-0508/#names).
+PEP508_NAME_RE = re.compile(r"[A-Z0-9](?:[A-Z0-9._-]*[A-Z0-9])?", re.ASCII | re.IGNORECASE)
 ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 SECRET_SOURCES = ("env", "file", "secretsmanager", "ssm")
+# ${NAME} in target fields reads only names the stack files cannot widen: a fixed prefix, the
+# variable the sandbox exports, and a list kept outside the repository (the CI job's environment).
+SUBST_PREFIX = "HOOKCTL_VAR_"
+SUBST_FIXED = frozenset({"HOOKCTL_SANDBOX_POOL_ID"})
+SUBST_ALLOW_ENV = "HOOKCTL_ALLOW_VARS"
 
 TOP_KEYS = ("stack", "description", "prune", "vars", "environments", "auth0", "cognito")
 ENV_KEYS = ("inherit", "vars", "auth0", "cognito")
@@ -89,6 +103,14 @@ POOL_TRIGGER_KEYS = ("pool", "trigger", "lambda_version", "kms_key_id", "take_ov
 SECRET_KEYS = (*SECRET_SOURCES, "key")
 
 DEFAULT_HANDLERS = {"node": "index.handler", "python": "lambda_function.lambda_handler"}
+
+
+def substitutable(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """May ``${name}`` be read? Never decided by the stack: a pull request writes the stack."""
+    if name.startswith(SUBST_PREFIX) or name in SUBST_FIXED:
+        return True
+    allowed = (os.environ if environ is None else environ).get(SUBST_ALLOW_ENV, "")
+    return name in re.split(r"[\s,]+", allowed.strip())
 
 
 def discover_stacks(root: str = "stacks") -> list[str]:
@@ -248,6 +270,8 @@ class _Loader:
 
     # -- reporting -----------------------------------------------------------------
     def problem(self, line: int | None, fld: str, message: str) -> None:
+        if Problem(self.path, line, fld, message) in self.problems:
+            return  # an inherited environment is walked once per environment that inherits it
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(self.path, line, fld, message))
         elif len(self.problems) == MAX_PROBLEMS:
@@ -349,7 +373,14 @@ class _Loader:
         return value if isinstance(value, dict) else {}
 
     def str_map(
-        self, parent: CommentedMap, key: str, fld: str, value_re: re.Pattern[str] | None = None, what: str = ""
+        self,
+        parent: CommentedMap,
+        key: str,
+        fld: str,
+        value_re: re.Pattern[str] | None = None,
+        what: str = "",
+        *,
+        fullmatch: bool = False,
     ) -> dict[str, str]:
         node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
         out: dict[str, str] = {}
@@ -362,11 +393,39 @@ class _Loader:
             if not isinstance(value, str):
                 self.problem(line, f"{fld}.{_key(name)}", f"expected a string, got {_kind(value)}")
                 continue
-            if value_re is not None and not value_re.match(value):
+            if value_re is not None and not (value_re.fullmatch(value) if fullmatch else value_re.match(value)):
                 self.problem(line, f"{fld}.{_key(name)}", f"{what}, got {value[:64]!r}")
                 continue
             out[str(name)] = value
         return out
+
+    def dependencies(self, parent: CommentedMap, fld: str, language: str) -> dict[str, str]:
+        """npm or PyPI packages with exact versions; names follow npm's or PEP 508's grammar."""
+        if language == "node":
+            deps = self.str_map(
+                parent, "dependencies", fld, NPM_VERSION_RE, "npm dependencies need an exact version (1.2.3)"
+            )
+        else:
+            deps = self.str_map(
+                parent,
+                "dependencies",
+                fld,
+                PEP440_VERSION_RE,
+                "PyPI dependencies need an exact version (1.2.3)",
+                fullmatch=True,
+            )
+        node = parent.get("dependencies")
+        for name in list(deps):
+            if language == "node":
+                valid = len(name) <= NPM_NAME_MAX and NPM_NAME_RE.fullmatch(name) is not None
+                grammar = "an npm package name (letters, digits, - . _ ~, optionally @scope/)"
+            else:
+                valid = PEP508_NAME_RE.fullmatch(name) is not None
+                grammar = "a PyPI package name (PEP 508: letters, digits, - . _)"
+            if not valid:
+                self.problem(_line_of(node, name), f"{fld}.{_key(name)}", f"expected {grammar}")
+                del deps[name]
+        return deps
 
     def secrets(self, parent: CommentedMap, fld: str, env_name: str) -> tuple[SecretRef, ...]:
         node = self.mapping(parent.get("secrets"), fld, _line_of(parent, "secrets"), None)
@@ -413,23 +472,50 @@ class _Loader:
             refs.append(SecretRef(name, source, locator, self.origin(spec_map, source, f"{sfld}.{source}"), key))
         return tuple(refs)
 
-    def expand(self, value: str | None, line: int | None, fld: str) -> str | None:
-        """``${NAME}`` / ``${NAME:-default}`` from the process environment, for target fields only
-        (tenant domain, region, pool ids) so one stack can point at a sandbox or a real account."""
+    def target(
+        self, value: str | None, line: int | None, fld: str, check: Callable[[str], bool], what: str
+    ) -> str | None:
+        """A target field (tenant domain, region, pool id): ``${NAME}`` / ``${NAME:-default}`` expanded
+        from the process environment, then checked with ``check`` before anything uses it.
+
+        Only names the stack cannot widen are read (``substitutable``): the process environment of
+        a CI runner holds its credentials, and a pull request writes the stack. A substituted value
+        is never put in a message."""
         if value is None:
             return None
+        substituted = failed = False
 
         def sub(match: re.Match[str]) -> str:
+            nonlocal substituted, failed
             name, default = match.group(1), match.group(3)
+            if not substitutable(name):
+                failed = True
+                self.problem(
+                    line,
+                    fld,
+                    f"${{{name}}} may not be read: target fields read only {SUBST_PREFIX}* variables, "
+                    f"{', '.join(sorted(SUBST_FIXED))} and the names listed in ${SUBST_ALLOW_ENV} "
+                    "(set by the job running hookctl, never by the stack)",
+                )
+                return ""
             found = os.environ.get(name)
             if found:
+                substituted = True
                 return found
             if default is not None:
                 return default
+            failed = True
             self.problem(line, fld, f"environment variable {name} is not set")
             return ""
 
-        return ENV_REF_RE.sub(sub, value)
+        expanded = ENV_REF_RE.sub(sub, value)
+        if failed:
+            return None
+        if not check(expanded):
+            shown = "the value substituted into it" if substituted else repr(expanded[:80])
+            self.problem(line, fld, f"expected {what}, got {shown}")
+            return None
+        return expanded
 
     def named_entries(self, parent: CommentedMap, key: str, fld: str) -> Iterator[tuple[str, CommentedMap, int | None]]:
         node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
@@ -547,23 +633,25 @@ class _Loader:
             if "auth0" in body:
                 a0 = self.mapping(body["auth0"], f"{fld}.auth0", _line_of(body, "auth0"), ENV_AUTH0_KEYS)
                 if a0 is not None:
-                    domain = (
-                        self.expand(
-                            self.string(a0, "domain", f"{fld}.auth0.domain"),
-                            _line_of(a0, "domain"),
-                            f"{fld}.auth0.domain",
-                        )
-                        or domain
+                    declared = self.target(
+                        self.string(a0, "domain", f"{fld}.auth0.domain"),
+                        _line_of(a0, "domain"),
+                        f"{fld}.auth0.domain",
+                        lambda d: catalog.auth0_domain(d) is not None,
+                        "a hostname with an optional port (exampleco.us.auth0.com)",
                     )
+                    domain = catalog.auth0_domain(declared) if declared else domain
                     auth0_origin = self.origin(body, "auth0", f"{fld}.auth0")
             if "cognito" in body:
                 cg = self.mapping(body["cognito"], f"{fld}.cognito", _line_of(body, "cognito"), ENV_COGNITO_KEYS)
                 if cg is not None:
                     region = (
-                        self.expand(
+                        self.target(
                             self.string(cg, "region", f"{fld}.cognito.region"),
                             _line_of(cg, "region"),
                             f"{fld}.cognito.region",
+                            catalog.aws_region,
+                            "an AWS region name like eu-west-1",
                         )
                         or region
                     )
@@ -571,14 +659,18 @@ class _Loader:
                     pnode = self.mapping(cg.get("pools"), f"{fld}.cognito.pools", _line_of(cg, "pools"), None)
                     for pname, pid in (pnode or {}).items():
                         pfld = f"{fld}.cognito.pools.{pname}"
-                        if isinstance(pid, str):
-                            pid = self.expand(pid, _line_of(pnode, pname), pfld)
-                        if not isinstance(pid, str) or not re.match(r"^[\w-]+_[0-9a-zA-Z]+$", pid):
-                            self.problem(
-                                _line_of(pnode, pname),
-                                pfld,
-                                f"expected a user pool id like eu-west-1_AbC123, got {pid!r}",
-                            )
+                        if not isinstance(pid, str):
+                            expected = "expected a user pool id like eu-west-1_AbC123"
+                            self.problem(_line_of(pnode, pname), pfld, f"{expected}, got {pid!r}")
+                            continue
+                        pid = self.target(
+                            pid,
+                            _line_of(pnode, pname),
+                            pfld,
+                            catalog.cognito_pool_id,
+                            "a user pool id like eu-west-1_AbC123",
+                        )
+                        if pid is None:
                             continue
                         pools[str(pname)] = Pool(str(pname), pid, self.origin(pnode, pname, pfld))
         auth0 = Auth0Target(domain, auth0_origin) if auth0_origin else None
@@ -632,13 +724,7 @@ class _Loader:
                     f"{fld}.runtime",
                     f"unsupported runtime {runtime!r}; use one of {', '.join(sorted(catalog.AUTH0_RUNTIMES))}",
                 )
-            deps = self.str_map(
-                entry,
-                "dependencies",
-                f"{fld}.dependencies",
-                NPM_VERSION_RE,
-                "npm dependencies need an exact version (1.2.3)",
-            )
+            deps = self.dependencies(entry, f"{fld}.dependencies", "node")
             if len(deps) > catalog.AUTH0_MAX_DEPENDENCIES:
                 self.problem(
                     _line_of(entry, "dependencies"),
@@ -743,16 +829,13 @@ class _Loader:
                 runtime = None
             language = catalog.lambda_language(runtime or "nodejs22.x")
             handler = self.string(entry, "handler", f"{fld}.handler") or DEFAULT_HANDLERS[language]
-            if not re.match(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*$", handler):
+            if not re.match(r"^[A-Za-z_][\w/-]*\.[A-Za-z_]\w*\Z", handler):
                 self.problem(_line_of(entry, "handler"), f"{fld}.handler", f"expected module.function, got {handler!r}")
             triggers = self.pool_triggers(entry, fld, pools, env is not None)
-            dep_re = NPM_VERSION_RE if language == "node" else re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?$")
-            deps = self.str_map(
-                entry, "dependencies", f"{fld}.dependencies", dep_re, "dependencies need an exact version"
-            )
+            deps = self.dependencies(entry, f"{fld}.dependencies", language)
             environment = self.str_map(entry, "environment", f"{fld}.environment")
             for key in environment:
-                if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key) or key.startswith("AWS_"):
+                if not re.match(r"^[A-Za-z][A-Za-z0-9_]*\Z", key) or key.startswith("AWS_"):
                     self.problem(
                         _line_of(entry.get("environment"), key),
                         f"{fld}.environment.{key}",

@@ -47,7 +47,7 @@ from typing import Any
 from . import catalog, events
 from .errors import HookctlError, InputError, Problem
 from .model import Action, Function, PoolTrigger, Stack, freeze, thaw
-from .package import BuildError, handler_file
+from .package import BuildError, check_lock, handler_file
 from .render import Rendered, Renderer
 from .runner import NODE_HARNESS, PYTHON_HARNESS, SHIMS_DIR
 
@@ -507,7 +507,13 @@ def _pick_trigger(stack: Stack, fn: Function, trigger_source: str | None, pool: 
 
 def _lock_file(stack: Stack, name: str, filename: str) -> str | None:
     path = os.path.join(stack.stack_dir, "locks", name, filename)
-    return path if os.path.isfile(path) else None
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as fh:
+        problem = check_lock(filename, path, fh.read())
+    if problem is not None:
+        raise RunError(f"lock file {os.path.relpath(path)}: {problem}")
+    return path
 
 
 # -- dependency cache ---------------------------------------------------------------------
@@ -613,6 +619,8 @@ class DependencyCache:
             "install",
             "--target",
             work,
+            # Wheels only: an sdist's build runs its setup code with this process's environment.
+            "--only-binary=:all:",
             "--no-input",
             "--disable-pip-version-check",
             "--progress-bar",
@@ -620,7 +628,7 @@ class DependencyCache:
         ]
         if lock is not None:
             command += ["--constraint", lock]
-        command += [f"{name}=={version}" for name, version in deps]
+        command += ["--", *(f"{name}=={version}" for name, version in deps)]
         self._say(f"{address}: pip install ({len(deps)} packages)")
         self._command(address, command, work)
 

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -79,6 +80,17 @@ PIP_DROPPED_METADATA = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_ur
 
 NPM_LOCK = "package-lock.json"
 PIP_LOCK = "requirements.txt"  # used as pip --constraint
+
+# A lock file comes from the stack's repository, so from a pull request: pip reads options from
+# a constraints file (`--index-url`, `-e`, `-r`) and npm fetches each `resolved` URL of a lock.
+# A constraints line is therefore only `name==version` (PEP 508 name, optional extras) with
+# optional `--hash=algo:hex`; a lock's `resolved` URLs must be on the npm registry.
+_PIP_LOCK_LINE = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._, -]*\])?\s*==\s*[A-Za-z0-9.!+_-]+"
+    r"(?:\s+--hash(?:=|\s+)[a-z0-9]+:[0-9a-fA-F]+)*",
+    re.ASCII,
+)
+NPM_REGISTRY = "https://registry.npmjs.org/"
 
 
 class BuildError(HookctlError):
@@ -183,6 +195,34 @@ class _Lock:
     data: bytes
 
 
+def check_lock(name: str, path: str, data: bytes, registry: str | None = None) -> str | None:
+    """Why a lock file kept beside the stack cannot be used, or ``None`` when it can."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    if name == PIP_LOCK:
+        for number, raw in enumerate(text.replace("\\\n", " ").splitlines(), 1):
+            line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+            if line and _PIP_LOCK_LINE.fullmatch(line) is None:
+                return f"line {number}: only `name==version` lines (with optional --hash) are allowed"
+        return None
+    try:
+        lock = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    if registry is None:  # npm reads its configuration from the environment in either case
+        registry = next((v for k, v in os.environ.items() if k.lower() == "npm_config_registry" and v), None)
+    allowed = tuple({NPM_REGISTRY, (registry or NPM_REGISTRY).rstrip("/") + "/"})
+    packages = lock.get("packages") if isinstance(lock, dict) else None
+    entries = list(packages.items()) if isinstance(packages, dict) else []
+    for where, entry in entries:
+        resolved = entry.get("resolved") if isinstance(entry, dict) else None
+        if resolved is not None and (not isinstance(resolved, str) or not resolved.startswith(allowed)):
+            return f"{where or 'the root package'} resolves outside the npm registry ({allowed[0]})"
+    return None
+
+
 def _find_lock(fn: Function, stack_dir: str) -> _Lock | None:
     """A lock file kept beside the stack: ``locks/<function>/package-lock.json``.
 
@@ -193,9 +233,13 @@ def _find_lock(fn: Function, stack_dir: str) -> _Lock | None:
     path = os.path.join(stack_dir, "locks", fn.name, name)
     try:
         with open(path, "rb") as fh:
-            return _Lock(name, path, fh.read())
+            data = fh.read()
     except FileNotFoundError:
         return None
+    problem = check_lock(name, path, data)
+    if problem is not None:
+        raise BuildError(fn.address, f"lock file {os.path.relpath(path)}: {problem}")
+    return _Lock(name, path, data)
 
 
 def function_digest(fn: Function, rendered: Rendered, *, stack_dir: str | None = None) -> str:
@@ -354,7 +398,8 @@ def _install_python(fn: Function, lock: _Lock | None, build: str, runner: Runner
     ]
     if lock is not None:
         command += ["--constraint", lock.path]
-    command += [f"{name}=={version}" for name, version in deps]
+    # After `--` nothing can be read as an option, whatever a stack names.
+    command += ["--", *(f"{name}=={version}" for name, version in deps)]
     say(f"building {fn.address}: pip install ({_plural(len(deps), 'package')})")
     _run(
         fn,

@@ -48,6 +48,29 @@ class Rendered:
     source: str
 
 
+class OutsideRoots(jinja2.TemplateNotFound):
+    """A template whose real path (symbolic links followed) is outside every template folder."""
+
+
+class _RootedLoader(jinja2.FileSystemLoader):
+    """Jinja's file loader, refusing any template whose real path leaves the template folders.
+
+    A pull request writes the stack's ``templates/``: a symbolic link there (or a ``templates``
+    folder that is itself a link) would otherwise ``{% include %}`` any file of the runner, a
+    secret file or ``/etc/passwd``, into the rendered code and the plan comment."""
+
+    def __init__(self, roots: list[str]) -> None:
+        super().__init__(roots)
+        self.real_roots = [os.path.realpath(root) for root in roots]
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = os.path.realpath(filename)
+        if not any(real.startswith(root.rstrip(os.sep) + os.sep) for root in self.real_roots):
+            raise OutsideRoots(template)
+        return source, filename, uptodate
+
+
 def shipped_templates_dir() -> str:
     """The template library installed with the package (``provisioner/templates``)."""
     try:
@@ -172,13 +195,15 @@ class Renderer:
     def __init__(self, stack: Stack, extra_dirs: tuple[str, ...] = ()) -> None:
         self.stack = stack
         local = os.path.join(stack.stack_dir, "templates")
-        self.search_path = [*extra_dirs, local, shipped_templates_dir()]
+        # The stack's own folder counts only if it really is inside the stack's directory.
+        inside = os.path.realpath(local).startswith(os.path.realpath(stack.stack_dir).rstrip(os.sep) + os.sep)
+        self.search_path = [*extra_dirs, *([local] if inside else []), shipped_templates_dir()]
         self._envs: dict[str, jinja2.Environment] = {}
 
     def env(self, language: str) -> jinja2.Environment:
         if language not in self._envs:
             env = _Sandbox(
-                loader=jinja2.FileSystemLoader(self.search_path),
+                loader=_RootedLoader(self.search_path),
                 undefined=jinja2.StrictUndefined,
                 autoescape=False,
                 keep_trailing_newline=True,
@@ -253,6 +278,8 @@ class Renderer:
         env = self.env(language)
         try:
             template = env.get_template(entry.template)
+        except OutsideRoots:
+            raise InputError([Problem(self.stack.path, origin_line, tfield, _outside(entry.template))]) from None
         except jinja2.TemplateNotFound:
             raise InputError(
                 [
@@ -304,6 +331,10 @@ class Renderer:
             raise InputError(
                 [Problem(_display(exc.filename or path), exc.lineno, tfield, f"template syntax error: {exc.message}")]
             ) from None
+        except OutsideRoots as exc:
+            raise InputError(
+                [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {_outside(exc.name)}")]
+            ) from None
         except jinja2.TemplateNotFound as exc:
             # An include/import/extends of a missing name. '..' pieces are refused and absolute
             # names are looked up inside the template folders, so nothing outside them is read.
@@ -326,6 +357,10 @@ class Renderer:
                 [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {_why(exc)}")]
             ) from None
         return Rendered(entry.address, entry.template, path, language, suffix, source)
+
+
+def _outside(name: Any) -> str:
+    return f"template {name!r} resolves outside the template folders (a symbolic link?); refused"
 
 
 def _why(exc: BaseException) -> str:

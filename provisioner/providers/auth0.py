@@ -275,6 +275,15 @@ class Auth0Client(Client):
         import httpx
         from auth0.management import ManagementClient
 
+        checked = catalog.auth0_domain(domain)
+        if checked is None:
+            # Checked here too, the one door to the tenant: user info, a path or a query in the
+            # "domain" would send the credentials to another host (`tenant@127.0.0.1:8443`).
+            raise HookctlError(
+                "the Auth0 domain is not a hostname with an optional port",
+                hint="Use the tenant's domain, e.g. exampleco.us.auth0.com (or a custom domain), nothing else.",
+            )
+        domain = checked
         pacer = Pacer(sleep=sleep)
         http = httpx.Client(
             timeout=http_timeout(30.0), event_hooks={"request": [pacer.before], "response": [pacer.after]}
@@ -672,6 +681,11 @@ class Auth0Provider(Provider):
         target = stack.environment.auth0
         declared = target.domain if target else None
         exported = env.get("AUTH0_DOMAIN")
+        if exported and catalog.auth0_domain(exported) is None:
+            raise HookctlError(
+                "AUTH0_DOMAIN is not a hostname with an optional port",
+                hint="Export the tenant's domain only, e.g. AUTH0_DOMAIN=exampleco.us.auth0.com.",
+            )
         if declared and exported and _bare(declared) != _bare(exported):
             # Refuse rather than guess: a shell exported for one tenant must not apply another
             # environment's stack to it.

@@ -60,10 +60,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, WaiterError
 
+from .. import catalog
 from ..diff import Resource
 from ..errors import HookctlError, InputError, Problem, ProviderError, StaleError
 from ..model import Function, Stack
 from ..plan import Operation, ResourceChange
+from ..secrets import secret_hash
 from .base import Client, Context, Live, Provider, http_timeout
 from .cognito_plan import (
     MAX_DESCRIPTION,
@@ -910,6 +912,11 @@ class CognitoProvider(Provider):
                 f"no AWS region for {stack.name}/{stack.environment.name}",
                 hint="Set cognito.region in the environment, or AWS_REGION / AWS_DEFAULT_REGION.",
             )
+        if not catalog.aws_region(str(session.region_name)):
+            raise HookctlError(
+                f"the AWS region for {stack.name}/{stack.environment.name} is not a region name like eu-west-1",
+                hint="Check cognito.region in the environment, or AWS_REGION / AWS_DEFAULT_REGION.",
+            )
         return cls(LambdaCognitoClient(session, sleep=sleep, waiter_delay=waiter_delay))
 
     def client(self) -> LambdaCognitoClient:
@@ -1073,10 +1080,18 @@ class CognitoProvider(Provider):
         address = address_function(logical)
         fn = _declared(ctx.stack, logical)
         recorded = ctx.state.get(address)
-        plain = set(fn.environment) if fn else set()
-        if isinstance(recorded, Mapping):
-            plain.update(recorded.get("environment") or ())
+        # Plain means hookctl itself set the variable as plain (the state says so), never "the stack
+        # declares it plain": a pull request that turns a secret into a plain variable of the same
+        # name must not get the live secret printed in its plan.
+        plain = set(recorded.get("environment") or ()) if isinstance(recorded, Mapping) else set()
         doc = live_function_doc(cfg, plain, ctx.salt)
+        if fn is not None:
+            # A declared plain variable the state does not record (a fresh runner) is shown as plain
+            # only when its live value is provably the stack's: equal digests.
+            for key, value in fn.environment.items():
+                if key in doc["secrets"] and doc["secrets"][key] == secret_hash(value, ctx.salt):
+                    del doc["secrets"][key]
+                    doc["environment"][key] = value
         drift = ""
         code: str | None = None
         artifact = ctx.artifacts.get(address)

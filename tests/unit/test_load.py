@@ -16,8 +16,8 @@ environments:
   base:
     vars: {b: base, c: base}
     cognito:
-      region: ${HOOKCTL_TEST_REGION:-eu-west-1}
-      pools: {main: "${HOOKCTL_TEST_POOL:-eu-west-1_Base1}", extra: eu-west-1_Extra1}
+      region: ${HOOKCTL_VAR_TEST_REGION:-eu-west-1}
+      pools: {main: "${HOOKCTL_VAR_TEST_POOL:-eu-west-1_Base1}", extra: eu-west-1_Extra1}
   prod:
     inherit: base
     vars: {c: prod}
@@ -46,8 +46,8 @@ def test_inherit__child_wins_and_vars_layer_stack_env_entry(write_stack: Callabl
 
 
 def test_targets__read_environment_variables(write_stack: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOOKCTL_TEST_POOL", "us-east-1_FromEnv9")
-    monkeypatch.setenv("HOOKCTL_TEST_REGION", "us-east-1")
+    monkeypatch.setenv("HOOKCTL_VAR_TEST_POOL", "us-east-1_FromEnv9")
+    monkeypatch.setenv("HOOKCTL_VAR_TEST_REGION", "us-east-1")
     stack = load_stack(write_stack(STACK), "base")
     assert stack.environment.cognito is not None
     assert stack.environment.cognito.region == "us-east-1"
