@@ -513,6 +513,9 @@ class Auth0Client(Client):
     def _written(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "id": str(raw["id"]),
+            # When this write happened, as the tenant stamps it: a secret stamped no later was
+            # stamped by hookctl's own write, whether or not the write sent secrets.
+            "updated_at": str(raw.get("updated_at") or ""),
             "secrets_updated_at": {str(s["name"]): str(s.get("updated_at", "")) for s in raw.get("secrets") or []},
         }
 
@@ -628,6 +631,20 @@ def _jwt_claim(token: str, claim: str) -> str | None:
         return None
     value = payload.get(claim) if isinstance(payload, dict) else None
     return value if isinstance(value, str) else None
+
+
+_STAMP_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z?$")
+
+
+def _stamp(value: Any) -> str:
+    """An API timestamp as a string that orders correctly: fractions padded to nanoseconds
+    (the API writes 2026-05-29T10:46:02.594769258Z; other writers drop trailing digits)."""
+    if not value:
+        return ""
+    found = _STAMP_RE.match(str(value))
+    if found is None:
+        return str(value)
+    return f"{found.group(1)}.{(found.group(2) or '').ljust(9, '0')[:9]}"
 
 
 def _bare(domain: str) -> str:
@@ -794,14 +811,20 @@ class Auth0Provider(Provider):
         return f"(unmanaged) {binding.display_name or binding.action_name} [{binding.id}]"
 
     def _live_action(self, ctx: Context, address: str, action: LiveAction) -> Resource:
-        recorded = (ctx.state.get(address) or {}).get("secrets", {})
+        entry = ctx.state.get(address) or {}
+        recorded = entry.get("secrets", {})
+        written_at = _stamp(entry.get("written_at"))
         secrets: dict[str, str] = {}
         rotated: list[str] = []
         for name, updated_at in sorted(action.secrets.items()):
             record = recorded.get(name)
             if not record:
                 secrets[name] = SECRET_UNKNOWN
-            elif updated_at and record.get("updated_at") and updated_at > str(record["updated_at"]):
+            elif (
+                updated_at
+                and record.get("updated_at")
+                and _stamp(updated_at) > max(_stamp(record["updated_at"]), written_at)
+            ):
                 secrets[name] = SECRET_ROTATED
                 rotated.append(name)
             else:
@@ -1112,7 +1135,9 @@ def _deps(dependencies: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def _record(op_id: str, hashes: Mapping[str, str]) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": Ref(op_id, ("id",))}
+    # written_at: whether a PATCH without `secrets` re-stamps the existing secrets' updated_at is
+    # undocumented, so a secret stamped at or before hookctl's last write is never "rotated outside".
+    record: dict[str, Any] = {"id": Ref(op_id, ("id",)), "written_at": Ref(op_id, ("updated_at",))}
     if hashes:
         record["secrets"] = {
             name: {"hash": h, "updated_at": Ref(op_id, ("secrets_updated_at", name))} for name, h in hashes.items()

@@ -291,6 +291,11 @@ class EmulatorConfig:
     build_seconds: float = 0.0  # 0: a draft is built (or failed) by the next read
     deploy_settle_seconds: float = 0.0  # window before a deploy becomes deployed_version
     syntax_check: Literal["auto", "node", "brackets", "off"] = "auto"
+    # Whether a PATCH that does not send `secrets` re-stamps the existing secrets' updated_at.
+    # No documentation or recording settles it (every recorded PATCH sends secrets), so both
+    # behaviours are offered; the default is the one that would make a careless client report a
+    # false "rotated outside" after its own code-only update.
+    restamp_secrets_on_patch: bool = True
     faults: list[FaultRule] = field(default_factory=list)
     seed: int = 0
     # Entity limits: https://auth0.com/docs/customize/actions/limitations
@@ -781,12 +786,15 @@ class Tenant:
                 if body.get("dependencies") is not None
                 else action.dependencies
             )
-            # "Sending secrets replaces the whole list" (DESIGN.md); omitted = kept.
-            secret_list = (
-                self._validate_secrets(body["secrets"], action.secrets, now)
-                if body.get("secrets") is not None
-                else action.secrets
-            )
+            # "Sending secrets replaces the whole list" (DESIGN.md); omitted = kept, and re-stamped
+            # or not as configured (INFERRED either way: restamp_secrets_on_patch).
+            if body.get("secrets") is not None:
+                secret_list = self._validate_secrets(body["secrets"], action.secrets, now)
+            else:
+                secret_list = action.secrets
+                if self.config.restamp_secrets_on_patch:
+                    for secret in secret_list:
+                        secret.updated_at = now
             action.name, action.supported_trigger, action.code = name, trigger, code
             action.runtime, action.dependencies, action.secrets = runtime, deps, secret_list
             if body.get("modules") is not None:

@@ -162,3 +162,35 @@ def test_emulator_promote_trigger__listed_like_the_real_catalogue_and_kept_acros
     assert listed[("post-user-registration", "v2")].status == "DEPRECATED"
     with pytest.raises(ValueError, match="already has version"):
         again.tenant.promote_trigger("post-user-registration", "v3")
+
+
+# -- k. secret updated_at after a PATCH without secrets -------------------------------------------
+
+
+@pytest.mark.parametrize("restamp", [True, False], ids=["patch-restamps-secrets", "patch-keeps-stamps"])
+def test_code_only_update__never_reported_as_rotated_outside_under_either_behaviour(
+    make_harness: Callable[..., Harness], restamp: bool
+) -> None:
+    h = make_harness(restamp_secrets_on_patch=restamp)
+    h.apply()
+    stamp = h.action("slack-new-user").secrets[0].updated_at
+    path = h.root / "stacks" / "auth0-registration.yaml"
+    path.write_text(path.read_text().replace('channel: "#signups-sandbox"', 'channel: "#signups-new"'))
+    planned = h.plan()
+    update = next(op for op in planned.plan.operations if op.method == "update_action")
+    assert set(update.params) == {"action_id", "name", "code"}  # a PATCH without `secrets`
+    h.apply()
+    restamped = h.action("slack-new-user").secrets[0].updated_at
+    assert (restamped > stamp) is restamp, "the emulator models the configured behaviour"
+
+    again = h.plan()
+    assert again.plan.empty, [(c.address, c.reason) for c in again.plan.changes]
+    assert h.emu.tenant.secret_value(h.action("slack-new-user").id, "SLACK_WEBHOOK_URL") is not None
+
+    # A real rotation outside hookctl still shows, under either behaviour, and is undone.
+    h.emu.tenant.rotate_secret(h.action("slack-new-user").id, "SLACK_WEBHOOK_URL", "https://elsewhere.test/x")
+    change = next(c for c in h.plan().plan.changes if c.address == "auth0.action.slack-new-user")
+    assert "secret SLACK_WEBHOOK_URL rotated outside hookctl" in change.reason
+    h.apply()
+    assert h.plan().plan.empty
+    assert [a.name for a in h.emu.tenant.actions.values()].count("slack-new-user") == 1
