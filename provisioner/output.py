@@ -13,10 +13,11 @@ import difflib
 import json
 from typing import Any
 
-from .plan import CREATE, DELETE, REPLACE, UPDATE, FieldChange, Plan, ResourceChange, plan_to_json
+from .plan import CREATE, DELETE, NOOP, REPLACE, UPDATE, FieldChange, Plan, ResourceChange, plan_to_json
 
-SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", REPLACE: "-/+"}
-COLOURS = {CREATE: "green", UPDATE: "yellow", DELETE: "red", REPLACE: "magenta"}
+# NOOP: something to know (a draft whose build failed) that apply will not act on.
+SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", REPLACE: "-/+", NOOP: "!"}
+COLOURS = {CREATE: "green", UPDATE: "yellow", DELETE: "red", REPLACE: "magenta", NOOP: "red"}
 MARKDOWN_LIMIT = 60_000  # GitHub comments are capped at 65,536 characters
 
 
@@ -68,7 +69,10 @@ def text(plan: Plan, colour: bool = False) -> str:
             lines.append(f"No changes. {plan.stack}/{plan.environment} matches the stack.")
         return "\n".join(lines) + "\n"
     partial = f" (partial plan: only {', '.join(plan.targets)} and what it needs)" if plan.targets else ""
-    lines.append(f"hookctl will make these changes to {plan.stack}/{plan.environment}{partial}:")
+    if plan.operations:
+        lines.append(f"hookctl will make these changes to {plan.stack}/{plan.environment}{partial}:")
+    else:
+        lines.append(f"Nothing to apply to {plan.stack}/{plan.environment}{partial}, but:")
     lines.append("")
     for change in plan.changes:
         sym = SYMBOLS.get(change.kind, "?")

@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .. import catalog
-from ..diff import Resource
+from ..diff import Resource, compare
 from ..errors import HookctlError, ProviderError
 from ..model import Action, Stack
-from ..plan import CREATE, DELETE, REPLACE, Operation, Ref, ResourceChange
+from ..plan import CREATE, DELETE, NOOP, REPLACE, Operation, Ref, ResourceChange
 from .base import Client, Context, Live, Provider, http_timeout
 
 PER_PAGE = 100
@@ -217,9 +217,36 @@ def _plain(model: Any) -> Any:
 
 
 def _errors(raw: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Build errors, ``[{id, msg, url}]`` (auth0-python ``ActionError``)."""
     if not raw:
         return ()
-    return tuple(str(e.get("msg") or e.get("message") or e) for e in raw.get("errors") or [] if e)
+    out = []
+    for e in raw.get("errors") or []:
+        if isinstance(e, Mapping):
+            text = str(e.get("msg") or e.get("message") or e.get("id") or "")
+            out.append(f"{text} ({e['url']})" if text and e.get("url") else text)
+        elif e:
+            out.append(str(e))
+    return tuple(t for t in out if t)
+
+
+def build_failure(action: LiveAction) -> str:
+    """What is known about a failed build.
+
+    Build errors arrive on versions (auth0-python ``ActionVersion.errors`` and
+    ``ActionDeployedVersion.errors``: "errors that occurred while the version was being built").
+    The action itself carries none: neither the SDK's action types nor the recorded failed draft
+    (terraform-provider-auth0 TestAccAction_FailedBuild.yaml) have an ``errors`` field, and
+    terraform-provider-auth0 itself can only say "check the Auth0 UI for errors". hookctl reads
+    both places, and otherwise says where the log is and what usually causes it.
+    """
+    if action.errors:
+        return "; ".join(action.errors)
+    deps = ", ".join(f"{n}@{v}" for n, v in sorted(action.dependencies.items()))
+    return (
+        "Auth0 returns no build log for a draft (the dashboard shows it under Actions > Library > "
+        f"{action.name})" + (f"; check that npm has each dependency: {deps}" if deps else "")
+    )
 
 
 def to_live_action(raw: Mapping[str, Any]) -> LiveAction:
@@ -238,7 +265,8 @@ def to_live_action(raw: Mapping[str, Any]) -> LiveAction:
         all_changes_deployed=bool(raw.get("all_changes_deployed")),
         deployed_code=(deployed or {}).get("code"),
         deployed_number=(deployed or {}).get("number"),
-        errors=_errors(raw) or _errors(deployed),
+        # An action-level list (none recorded) wins; else the errors of a failed deployed version.
+        errors=_errors(raw) or (_errors(deployed) if (deployed or {}).get("status") == "failed" else ()),
     )
 
 
@@ -526,13 +554,13 @@ class Auth0Client(Client):
             if live.status == "built":
                 return live
             if live.status == "failed":
-                detail = "; ".join(live.errors) or "no error detail"
                 raise ProviderError(
                     "auth0",
                     "build",
                     f"action {name}",
-                    f"the build failed: {detail}",
-                    hint="Fix the code or dependencies in the template and apply again.",
+                    f"the build failed: {build_failure(live)}",
+                    hint="Fix the code or dependencies in the stack and apply again; the plan redeploys "
+                    "only once they change.",
                 )
             if waited >= self.build_timeout:
                 raise ProviderError("auth0", "build", f"action {name}", f"still {live.status!r} after {int(waited)}s")
@@ -691,6 +719,8 @@ class Auth0Provider(Provider):
         self._actions: dict[str, LiveAction] = {}
         self._triggers: dict[str, TriggerInfo] = {}
         self._bindings: dict[str, list[LiveBinding]] = {}
+        # Actions whose failed draft is exactly what the stack wants: deploying it again fails again.
+        self._failed_drafts: set[str] = set()
 
     @classmethod
     def from_environment(cls, stack: Stack, environ: Mapping[str, str] | None = None) -> Auth0Provider:
@@ -831,7 +861,7 @@ class Auth0Provider(Provider):
                 secrets[name] = str(record.get("hash"))
         drift: list[str] = []
         if action.status == "failed":
-            drift.append(f"the last build failed: {'; '.join(action.errors) or 'no detail'}")
+            drift.append(f"the last build failed: {build_failure(action)}")
         elif action.deployed_number is None:
             drift.append("the action was never deployed")
         elif not action.all_changes_deployed or action.deployed_code != action.code:
@@ -860,8 +890,15 @@ class Auth0Provider(Provider):
         stack = ctx.stack
         out: dict[str, Resource] = {}
         own = marker(stack.name, stack.environment.name)
+        self._failed_drafts = set()
         for action in stack.actions:
-            out[action.address] = self._desired_action(ctx, action, own)
+            out[action.address] = want = self._desired_action(ctx, action, own)
+            have = live.resources.get(action.address)
+            found = self._actions.get(action.name)
+            if found is not None and found.status == "failed" and have is not None and not compare(want, have):
+                self._failed_drafts.add(action.name)
+        # A failed draft that never deployed cannot be bound (the API refuses an undeployed action).
+        unbindable = {n for n in self._failed_drafts if self._actions[n].deployed_number is None}
         managed = set(self._actions) | {a.name for a in stack.actions}
         declared = {a.name for a in stack.actions}
         for tb in stack.bindings:
@@ -872,7 +909,7 @@ class Auth0Provider(Provider):
                     "bindings": merge_bindings(
                         [self._binding_label(b) for b in current],
                         managed,
-                        list(tb.actions),
+                        [a for a in tb.actions if a not in unbindable],
                         tb.exclusive,
                         keep=set() if stack.prune else (managed - declared),
                     )
@@ -940,7 +977,21 @@ class Auth0Provider(Provider):
         deletes = [c for c in changes if c.kind == DELETE and c.address.startswith("auth0.action.")]
         replaces = [c for c in changes if c.kind == REPLACE and c.address.startswith("auth0.action.")]
         for i, change in enumerate(changes):
-            if change in replaces:
+            name = change.address.removeprefix("auth0.action.")
+            if change.address.startswith("auth0.action.") and name in self._failed_drafts:
+                # Show the failed draft; deploy nothing until the stack's code or dependencies change.
+                live_action = self._actions[name]
+                runs = (
+                    f"the trigger still runs version {live_action.deployed_number}"
+                    if live_action.deployed_number is not None
+                    else "it stays undeployed and unbound"
+                )
+                changes[i] = replace(
+                    change,
+                    kind=NOOP,
+                    reason=f"{change.reason}; nothing to deploy until its code or dependencies change ({runs})",
+                )
+            elif change in replaces:
                 # Say in the plan itself what a replacement costs the triggers involved.
                 note = self._replace_note(ctx.stack, change, desired[change.address])
                 changes[i] = replace(change, reason="; ".join(r for r in (change.reason, note) if r))
@@ -987,7 +1038,7 @@ class Auth0Provider(Provider):
 
         # 2. Create / update, then deploy each changed action.
         for change in changes:
-            if not change.address.startswith("auth0.action.") or change.kind == DELETE:
+            if not change.address.startswith("auth0.action.") or change.kind in (DELETE, NOOP):
                 continue
             action = by_address[change.address]
             want = desired[change.address]

@@ -290,7 +290,15 @@ class EmulatorConfig:
     latency_seconds: float = 0.0  # added before answering every request
     build_seconds: float = 0.0  # 0: a draft is built (or failed) by the next read
     deploy_settle_seconds: float = 0.0  # window before a deploy becomes deployed_version
-    syntax_check: Literal["auto", "node", "brackets", "off"] = "auto"
+    # Auth0's build installs dependencies; it does not parse the code. terraform-provider-auth0's
+    # TestAccAction.yaml (2026) PATCHes code ending in `};"` (an unterminated string literal) and the
+    # build answers "built" and deploys as version 2. So parse-checking is off by default; the
+    # other modes fail such a build, for tests that want a build failure from code.
+    syntax_check: Literal["auto", "node", "brackets", "off"] = "off"
+    # Dependencies npm cannot resolve ("name@version"): a draft that needs one fails to build. The
+    # default is the recorded failed build, TestAccAction_FailedBuild.yaml (terraform-provider-auth0
+    # 0b89b3c6, 2023): dependency crypto@17.7.1 (npm's crypto package ends at 1.0.1) -> "failed".
+    unresolvable_dependencies: frozenset[str] = frozenset({"crypto@17.7.1"})
     # Whether a PATCH that does not send `secrets` re-stamps the existing secrets' updated_at.
     # No documentation or recording settles it (every recorded PATCH sends secrets), so both
     # behaviours are offered; the default is the one that would make a careless client report a
@@ -698,7 +706,14 @@ class Tenant:
     # ---- builds -----------------------------------------------------------------
 
     def _start_build(self, action: ActionRecord, now: float) -> None:
-        problems = self.checker.check(action.code)
+        # INFERRED message: npm's own for a version that does not exist (error ETARGET); the API
+        # gives no build log for a draft (the recording's failed draft carries no errors at all).
+        problems = [
+            f"No matching version found for {d['name']}@{d['version']}."
+            for d in action.dependencies
+            if f"{d['name']}@{d['version']}" in self.config.unresolvable_dependencies
+        ]
+        problems += self.checker.check(action.code)
         action.build_started_at = now
         action.build_ready_at = now + max(0.0, self.config.build_seconds)
         action.build_outcome = "failed" if problems else "built"

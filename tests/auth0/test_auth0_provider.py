@@ -173,14 +173,14 @@ def test_plan__secret_value_changed_locally__update_sends_whole_list(h: Harness)
 
 
 def test_apply__failed_build__reported_with_its_error(h: Harness) -> None:
-    stacks = h.root / "stacks"
-    (stacks / "templates" / "auth0").mkdir(parents=True)
-    (stacks / "templates" / "auth0" / "broken.js.j2").write_text(
-        "exports.onExecutePreUserRegistration = async (event, api) => {\n  if (event.user {\n};\n"
-    )
-    path = stacks / "auth0-registration.yaml"
+    # Auth0's build fails on a dependency npm cannot resolve (TestAccAction_FailedBuild.yaml), not on syntax.
+    path = h.root / "stacks" / "auth0-registration.yaml"
     path.write_text(
-        path.read_text().replace("auth0/pre-user-registration/deny-tls-fingerprints.js.j2", "auth0/broken.js.j2")
+        path.read_text().replace(
+            "      template: auth0/pre-user-registration/deny-tls-fingerprints.js.j2\n",
+            "      template: auth0/pre-user-registration/deny-tls-fingerprints.js.j2\n"
+            '      dependencies: {crypto: "17.7.1"}\n',
+        )
     )
     with pytest.raises(ApplyError) as caught:
         h.apply()

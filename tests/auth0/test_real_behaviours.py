@@ -194,3 +194,103 @@ def test_code_only_update__never_reported_as_rotated_outside_under_either_behavi
     h.apply()
     assert h.plan().plan.empty
     assert [a.name for a in h.emu.tenant.actions.values()].count("slack-new-user") == 1
+
+
+# -- l. failed builds -----------------------------------------------------------------------------
+
+
+def _needs_missing_package(h: Harness, version: str | None = "17.7.1") -> None:
+    """deny-tls-fingerprints depends on crypto@17.7.1, the dependency of the recorded failed build."""
+    path = h.root / "stacks" / "auth0-registration.yaml"
+    text = path.read_text()
+    line = "      template: auth0/pre-user-registration/deny-tls-fingerprints.js.j2\n"
+    text = text.replace(line + '      dependencies: {crypto: "17.7.1"}\n', line)
+    if version is not None:
+        text = text.replace(line, line + f'      dependencies: {{crypto: "{version}"}}\n')
+    path.write_text(text)
+
+
+def test_failed_build__reported_then_not_redeployed_until_the_stack_changes(h: Harness) -> None:
+    from provisioner import output
+    from provisioner.errors import ApplyError
+
+    _needs_missing_package(h)
+    with pytest.raises(ApplyError) as caught:
+        h.apply()
+    message = str(caught.value)
+    assert "the build failed: Auth0 returns no build log for a draft" in message
+    assert "check that npm has each dependency: crypto@17.7.1" in message
+    assert "no error detail" not in message
+
+    # The next plan shows the failed draft and proposes nothing: deploying it again would fail again.
+    planned = h.plan()
+    change = next(c for c in planned.plan.changes if c.address == "auth0.action.deny-tls-fingerprints")
+    assert change.kind == "no-op"
+    assert "the last build failed" in change.reason and "nothing to deploy until" in change.reason
+    assert "it stays undeployed and unbound" in change.reason
+    # The apply stopped before binding post-user-registration; that still happens. Nothing else.
+    assert [op.description for op in planned.plan.operations] == [
+        "Bind trigger post-user-registration: store-user-id, slack-new-user"
+    ]
+    h.apply()
+    planned = h.plan()
+    assert planned.plan.empty and [c.kind for c in planned.plan.changes] == ["no-op"]
+    shown = output.text(planned.plan)
+    assert "! auth0.action.deny-tls-fingerprints (no-op)" in shown and "Nothing to apply" in shown
+    h.emu.reset_counts()
+    h.apply()
+    assert h.writes() == {}
+
+    # Changing the dependency is a change: update, build, deploy and bind, then an empty plan.
+    _needs_missing_package(h, "1.0.1")
+    planned = h.plan()
+    assert [op.method for op in planned.plan.operations if "deny-tls" in op.address or "pre-user" in op.address] == [
+        "update_action",
+        "deploy_action",
+        "set_bindings",
+    ]
+    h.apply()
+    assert h.plan().plan.empty
+    action = h.action("deny-tls-fingerprints")
+    assert [v.number for v in action.versions] == [1]
+    assert [h.emu.tenant.get_action(b.action_id).name for b in h.emu.tenant.list_bindings("pre-user-registration")] == [
+        "deny-tls-fingerprints"
+    ]
+    assert sorted(a.name for a in h.emu.tenant.actions.values()) == sorted(
+        ["slack-new-user", "store-user-id", "deny-tls-fingerprints"]
+    )
+
+
+def test_failed_build_of_a_deployed_action__old_version_keeps_running_and_plan_says_so(h: Harness) -> None:
+    h.apply()
+    _needs_missing_package(h)
+    with pytest.raises(Exception, match="the build failed"):
+        h.apply()
+    planned = h.plan()
+    change = next(c for c in planned.plan.changes if c.address == "auth0.action.deny-tls-fingerprints")
+    assert change.kind == "no-op" and "the trigger still runs version 1" in change.reason
+    assert planned.plan.empty
+    _needs_missing_package(h, None)  # back to what is deployed: the draft is rewritten and deployed again
+    h.apply()
+    assert h.plan().plan.empty
+
+
+def test_build_errors__read_from_a_failed_version_through_the_api(h: Harness) -> None:
+    """A version carries its build errors (ActionVersion.errors); hookctl shows them."""
+    from auth0.management import ManagementClient
+    from auth0.management.types import ActionTrigger
+
+    from provisioner.providers.auth0 import build_failure
+
+    mgmt = ManagementClient(domain=h.emu.domain, token=h.emu.issue_token())
+    created = mgmt.actions.create(
+        name="deployed-broken",
+        supported_triggers=[ActionTrigger(id="post-login", version="v3")],
+        code="exports.onExecutePostLogin = async () => {};",
+        dependencies=[{"name": "crypto", "version": "17.7.1"}],
+        deploy=True,
+    )
+    assert created.id
+    live = h.factory(None)[0].client().get_action(created.id, "deployed-broken")
+    assert live.status == "failed"
+    assert build_failure(live) == "No matching version found for crypto@17.7.1."
