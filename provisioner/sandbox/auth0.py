@@ -180,54 +180,49 @@ class TriggerSpec:
         }
 
 
-# The shape (status CURRENT/DEPRECATED, one entry per version, older versions still
-# listed, compatible_triggers) is the real 2022 response quoted in
-# terraform-provider-auth0 docs/guides/action_triggers.md. Current versions and the
-# node22 default: task brief + recording TestAccActionWithSecretsWO.yaml (2026,
-# runtime "node22" when none is sent). node18 is spelled "node18-actions" by the API
-# (recordings TestAccAction_FailedBuild.yaml, TestAccActionDeleteWithUnbind.yaml);
-# the bare "node18" was the Node 18 beta, still used by custom-token-exchange
-# (terraform-provider-auth0 internal/auth0/action/expand.go). custom-token-exchange
-# is entity-bound (auth0-deploy-cli #988/#990); custom-phone-provider and
-# custom-email-provider are bindable (terraform-provider-auth0 PR #1180).
-# INFERRED: the exact runtime lists of today's trigger versions.
+# The catalogue as a real tenant lists it (auth0-deploy-cli test/e2e/recordings/
+# should-deploy-without-deleting-resources-if-AUTH0_ALLOW_DELETE-is-false.json, 2026, interaction
+# 254; excerpt in tests/contract/recordings/deploy-cli-create-deploy-triggers.json): one entry per
+# version, deprecated versions still listed with runtimes ["node22"] (post-login v2: node18 and
+# node22) and their old default runtime, the current versions with node18-actions and node22
+# (default node22), and four entity-bound triggers (custom-token-exchange with the bare "node18",
+# event-stream, password-hash-migration, mcp-tool).
 _CURRENT_RUNTIMES = ("node18-actions", "node22")
-_OLD_RUNTIMES = ("node12", "node16")
 
 
 def _current(trigger_id: str, version: str, *compatible: tuple[str, str]) -> TriggerSpec:
     return TriggerSpec(trigger_id, version, "CURRENT", _CURRENT_RUNTIMES, "node22", compatible)
 
 
-def _deprecated(trigger_id: str, version: str) -> TriggerSpec:
-    return TriggerSpec(trigger_id, version, "DEPRECATED", _OLD_RUNTIMES, "node16")
+def _deprecated(trigger_id: str, version: str, runtimes: tuple[str, ...] = ("node22",)) -> TriggerSpec:
+    return TriggerSpec(trigger_id, version, "DEPRECATED", runtimes, "node16" if version == "v2" else "node12")
+
+
+def _entity_bound(trigger_id: str, runtimes: tuple[str, ...] = ("node22",)) -> TriggerSpec:
+    return TriggerSpec(trigger_id, "v1", "CURRENT", runtimes, "node22", binding_policy="entity-bound")
 
 
 DEFAULT_TRIGGERS: tuple[TriggerSpec, ...] = (
     _current("post-login", "v3", ("post-login", "v2")),
-    _deprecated("post-login", "v2"),
+    _deprecated("post-login", "v2", ("node18", "node22")),
     _deprecated("post-login", "v1"),
-    _current("credentials-exchange", "v2"),
     _deprecated("credentials-exchange", "v1"),
+    _current("credentials-exchange", "v2"),
     _current("pre-user-registration", "v2"),
     _deprecated("pre-user-registration", "v1"),
     _current("post-user-registration", "v2"),
     _deprecated("post-user-registration", "v1"),
-    _current("post-change-password", "v2"),
     _deprecated("post-change-password", "v1"),
+    _current("post-change-password", "v2"),
     _current("send-phone-message", "v2"),
     _deprecated("send-phone-message", "v1"),
     _current("password-reset-post-challenge", "v1"),
-    _current("custom-email-provider", "v1"),
     _current("custom-phone-provider", "v1"),
-    TriggerSpec(
-        "custom-token-exchange",
-        "v1",
-        "CURRENT",
-        ("node18", "node22"),
-        "node22",
-        binding_policy="entity-bound",
-    ),
+    _current("custom-email-provider", "v1"),
+    _entity_bound("custom-token-exchange", ("node18", "node22")),
+    _entity_bound("event-stream"),
+    _entity_bound("password-hash-migration"),
+    _entity_bound("mcp-tool"),
 )
 
 
@@ -972,6 +967,13 @@ class Tenant:
 
     def list_bindings(self, trigger_id: str) -> list[BindingRecord]:
         with self.lock:
+            specs = self.trigger_specs(trigger_id)
+            if specs and all(s.binding_policy == "entity-bound" for s in specs):
+                # An entity-bound trigger lists no bindings: 200 {"bindings": [], "per_page": 50} in
+                # auth0-deploy-cli's 2026 recordings (custom-token-exchange, event-stream, mcp-tool ...;
+                # tests/contract/recordings/deploy-cli-create-deploy-triggers.json). Earlier tenants
+                # answered 400 here (auth0-deploy-cli #988/#990).
+                return []
             self._bindable_trigger(trigger_id, "list")
             return list(self.bindings.get(trigger_id, []))
 
@@ -1280,15 +1282,18 @@ class _Renderer:
     ) -> JsonDict:
         status = self.t.version_status(v)
         # Key set and order as the deploy response / deployed_version in
-        # TestAccAction.yaml (ids 13, 14); action_id as in SDK ActionVersion.
+        # TestAccAction.yaml (ids 13, 14); action_id as in SDK ActionVersion (no recording has it).
+        # A version's dependencies carry no registry_url (go-auth0 TestActionManager_Versions.yaml:
+        # sent with one, listed without), and the deploy answer has no built_at (every recorded
+        # deploy answer, e.g. TestAccAction.yaml, TestActionManager_DeployVersion.yaml).
         out: JsonDict = {
             "code": v.code,
-            "dependencies": copy.deepcopy(v.dependencies),
+            "dependencies": _built_dependencies(v.dependencies),
             "id": v.id,
             "deployed": (v.id == action.deployed_version_id) if deployed is None else deployed,
             "number": v.number,
         }
-        if status == "built":
+        if status == "built" and deployed is not False:
             out["built_at"] = _ts(v.build_ready_at)
         out["secrets"] = [s.public() for s in v.secrets]
         out["status"] = status
@@ -1347,7 +1352,11 @@ class _Renderer:
             "created_at": _ts(action.created_at),
             "updated_at": _ts(action.updated_at),
             "code": action.code,
-            "dependencies": copy.deepcopy(action.dependencies),
+            # registry_url is answered until the draft is built, then dropped (go-auth0
+            # TestActionManager_Versions.yaml ids 0-3).
+            "dependencies": (
+                _built_dependencies(action.dependencies) if status == "built" else copy.deepcopy(action.dependencies)
+            ),
             "runtime": action.runtime,
             "status": status,
             "secrets": [s.public() for s in action.secrets],
@@ -1392,6 +1401,10 @@ class _Renderer:
             "updated_at": _ts(b.updated_at),
             "display_name": b.display_name,
         }
+
+
+def _built_dependencies(dependencies: Sequence[JsonDict]) -> list[JsonDict]:
+    return [{k: v for k, v in d.items() if k != "registry_url"} for d in dependencies]
 
 
 def _paginate(items: Sequence[JsonDict], key: str, page: int, per_page: int) -> JsonDict:
@@ -1993,10 +2006,8 @@ class Auth0Emulator:
         page, per_page = self._page(req)
         with self.tenant.lock:
             action = self.tenant.get_action(req.params["action_id"])
-            items = [
-                self.renderer.version(v, action, with_action_id=True, embed_action=True)
-                for v in self.tenant.list_versions(action.id)
-            ]
+            # No action_id in listed versions (go-auth0 TestActionManager_Versions.yaml id 5).
+            items = [self.renderer.version(v, action, embed_action=True) for v in self.tenant.list_versions(action.id)]
         return _json_response(200, _paginate(items, "versions", page, per_page))
 
     def _get_version(self, req: _Request) -> _Response:

@@ -158,7 +158,7 @@ def test_adopt__action_edited_after_import__refused_and_nothing_written(tenant: 
 def test_import__unimportable_selected__all_named_and_nothing_written(tenant: Live) -> None:
     assert tenant.emu is not None
     t = tenant.emu.tenant
-    t.seed_action("old-version", "post-login", version="v2", runtime="node16")
+    t.seed_action("old-version", "post-login", version="v2", runtime="node18")
     t.seed_action("theirs", "post-login", marker("billing", "prod") + RISK_CODE)
     t.seed_action("crlf", "post-login", "exports.onExecutePostLogin = async () => {};\r\n")
     t.seed_action("fine", "post-login")

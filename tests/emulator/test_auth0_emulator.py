@@ -170,9 +170,12 @@ def test_triggers_list_versions_and_binding_policy(mgmt: ManagementClient) -> No
     for trigger_id in ("credentials-exchange", "pre-user-registration", "post-user-registration"):
         assert by_key[(trigger_id, "v2")].binding_policy == "trigger-bound"
     assert by_key[("custom-token-exchange", "v1")].binding_policy == "entity-bound"
+    # Listing an entity-bound trigger's bindings answers an empty list (auth0-deploy-cli 2026
+    # recordings); binding to it is refused.
+    assert list(mgmt.actions.triggers.bindings.list("custom-token-exchange")) == []
     with pytest.raises(BadRequestError) as info:
-        list(mgmt.actions.triggers.bindings.list("custom-token-exchange"))
-    assert info.value.body["message"] == "cannot list action bindings for an entity-bound trigger"
+        mgmt.actions.triggers.bindings.update_many("custom-token-exchange", bindings=[])
+    assert info.value.body["message"] == "cannot update action bindings for an entity-bound trigger"
 
 
 # ---------------------------------------------------------------------------------------
