@@ -442,12 +442,15 @@ def _run_apply(
 ) -> None:
     from . import output
     from .load import load_stack
-    from .pipeline import apply_plan, backend_for, check_fresh, compute_plan
+    from .pipeline import apply_plan, backend_for, check_fresh, check_invocation, compute_plan
 
+    if saved is not None:
+        check_invocation(saved, stack_path, environment, targets, planfile or "PLANFILE")
     path = pick_stack(stack_path or (saved.stack_path if saved else None))
     env = environment or (saved.environment if saved else None)
     options = rt.options(targets or (saved.targets if saved else ()))
     options.destroy = destroy
+    options.salt = saved.salt if saved else None
     verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)
     backend = backend_for(stack, options)

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import plan as planlib
 from .diff import Resource, diff
-from .errors import HookctlError, InputError, OwnershipError, StaleError
+from .errors import HookctlError, InputError, OwnershipError, Problem, StaleError
 from .execute import Executor
 from .load import load_stack
 from .model import Action, Function, SecretRef, Stack
@@ -53,6 +53,9 @@ class Options:
     resolver: SecretResolver | None = None
     backend: Callable[[Stack], Backend] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Applying a saved plan: the salt its secret digests were made with. A state that records no
+    # resources yet (a fresh runner) takes it, so the same values give the same digests again.
+    salt: str | None = None
 
 
 @dataclass
@@ -131,6 +134,8 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     secrets = resolve_secrets(stack, resolver)
     backend = backend_for(stack, options)
     state = backend.read()
+    if options.salt and not state.resources:
+        state.salt = options.salt
     digests: dict[str, dict[str, SecretDigest]] = {}
     for (address, name), secret in secrets.items():
         digests.setdefault(address, {})[name] = SecretDigest(address, name, secret_hash(secret.reveal(), state.salt))
@@ -183,6 +188,8 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         salt=state.salt,
         stack_path=os.path.relpath(stack_path),
         destroy=options.destroy,
+        systems={provider.name: live.target for provider, _ctx, _found, _desired, live in read},
+        secret_digests={a: {n: d.hash for n, d in sorted(named.items())} for a, named in sorted(digests.items())},
     )
     return Planned(stack, plan, state, backend, providers, secrets, rendered)
 
@@ -208,15 +215,14 @@ def plan_environments(
 
 
 def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[str]:
-    """Execute ``plan`` (a saved one) or ``planned.plan``. The caller holds the state lock."""
-    chosen = plan or planned.plan
+    """Execute ``planned.plan``. With a saved ``plan``, it is first checked to be what was just
+    recomputed (same targets, stack, secrets, live systems, changes and operations), so a saved
+    plan is a checked claim and never a list of instructions. The caller holds the state lock."""
     if plan is not None:
         check_fresh(plan, planned)
+        check_same(plan, planned.plan)
+    chosen = planned.plan
     state = planned.state
-    if chosen.salt and chosen.salt != state.salt:
-        if state.resources:
-            raise StaleError("the state was replaced since the plan was made")
-        state.salt = chosen.salt
     clients = {p.name: p.client() for p in planned.providers}
     executor = Executor(clients, state, planned.secrets, save=planned.backend.write, progress=options.progress)
     done = executor.run(chosen)
@@ -226,12 +232,40 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
     return done
 
 
+def check_invocation(
+    saved: Plan, stack_path: str | None, environment: str | None, targets: tuple[str, ...], planfile: str = "PLANFILE"
+) -> None:
+    """``-s``/``-e``/``--target`` given with a plan file must be the plan's own, checked before anything is read."""
+    mismatches: list[str] = []
+    if environment and environment != saved.environment:
+        mismatches.append(f"-e {environment} (the plan is for environment {saved.environment})")
+    if stack_path and saved.stack_path and os.path.realpath(stack_path) != os.path.realpath(saved.stack_path):
+        mismatches.append(f"-s {stack_path} (the plan was made from {saved.stack_path})")
+    if targets and tuple(targets) != tuple(saved.targets):
+        shown = ", ".join(saved.targets) or "no --target"
+        mismatches.append(f"--target {', '.join(targets)} (the plan was made with {shown})")
+    if mismatches:
+        raise InputError(
+            [Problem(planfile, None, "options", f"{m} does not match the plan") for m in mismatches],
+            hint=f"The plan is for {saved.stack}/{saved.environment}: apply it without -s/-e/--target, "
+            "or plan again for the stack and environment you mean.",
+        )
+
+
 def check_fresh(saved: Plan, current: Planned) -> None:
     now = current.plan
     if saved.destroy != now.destroy:
         raise StaleError("the plan is a destroy plan" if saved.destroy else "the plan is not a destroy plan")
     if (saved.stack, saved.environment) != (now.stack, now.environment):
         raise StaleError(f"the plan is for {saved.stack}/{saved.environment}, not {now.stack}/{now.environment}")
+    for provider in sorted(set(saved.systems) | set(now.systems)):
+        was, is_now = saved.systems.get(provider), now.systems.get(provider)
+        if was != is_now:
+            raise StaleError(
+                f"the plan was made against {provider} {_system(was)}, but this run reaches {provider} "
+                f"{_system(is_now)}; refusing to apply it there",
+                hint="Apply the plan with the credentials and endpoints it was made with, or plan again here.",
+            )
     if saved.stack_revision != now.stack_revision:
         raise StaleError(
             "the stack file changed since the plan was made"
@@ -243,6 +277,65 @@ def check_fresh(saved: Plan, current: Planned) -> None:
             "the live systems changed since the plan was made; refusing a stale plan",
             hint="Plan again and review the new plan.",
         )
+    if saved.salt and saved.salt != now.salt:
+        raise StaleError("the state was replaced since the plan was made", hint="Plan again and review the new plan.")
+    changed = [
+        f"secret {name} of {address}"
+        for address in sorted(set(saved.secret_digests) | set(now.secret_digests))
+        for name in sorted(set(saved.secret_digests.get(address, {})) | set(now.secret_digests.get(address, {})))
+        if saved.secret_digests.get(address, {}).get(name) != now.secret_digests.get(address, {}).get(name)
+    ]
+    if changed:
+        raise StaleError(
+            f"{', '.join(changed)} changed since the plan was made; nothing was applied",
+            hint="Run plan again to review the new value's effect.",
+        )
+
+
+def check_same(saved: Plan, now: Plan) -> None:
+    """The saved plan's changes and operations must be exactly those recomputed now.
+
+    Everything else agreeing (stack, secrets, live systems), a difference means the file was
+    edited: an operation added by hand would run while the summary still counts 0 deletions.
+    A build's path is left out (the build is content-addressed and its CodeSha256 is compared).
+    """
+    for key, label in (("changes", "changes"), ("operations", "operations")):
+        was, is_now = _comparable(saved)[key], _comparable(now)[key]
+        if was == is_now:
+            continue
+        index = next(
+            (i for i, (a, b) in enumerate(zip(was, is_now, strict=False)) if a != b), min(len(was), len(is_now))
+        )
+        what = (
+            was[index].get("description") or was[index].get("address")
+            if index < len(was)
+            else f"{len(is_now) - len(was)} missing"
+        )
+        raise StaleError(
+            f"the plan file's {label} are not what this plan computes now ({label}[{index}]: {what}); "
+            "a saved plan is applied only as hookctl made it",
+            hint="Plan again and review the new plan; do not edit plan files.",
+        )
+
+
+def _comparable(plan: Plan) -> dict[str, Any]:
+    doc = planlib.plan_to_json(plan)
+    for op in doc["operations"]:
+        if isinstance(op["params"], dict):
+            op["params"].pop("zip_path", None)
+    return {"changes": doc["changes"], "operations": doc["operations"]}
+
+
+def _system(target: Mapping[str, Any] | None) -> str:
+    if not target:
+        return "(none)"
+
+    def show(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return " ".join(f"{k}={v}" for k, v in sorted(value.items())) or "(none)"
+        return str(value)
+
+    return ", ".join(f"{k} {show(v)}" for k, v in sorted(target.items()))
 
 
 def git_commit(directory: str) -> str | None:
@@ -340,4 +433,13 @@ def _with_dependencies(operations: list[Operation], addresses: set[str]) -> list
     return [op for op in operations if op.id in keep]
 
 
-__all__ = ["HookctlError", "Options", "Planned", "apply_plan", "check_fresh", "compute_plan"]
+__all__ = [
+    "HookctlError",
+    "Options",
+    "Planned",
+    "apply_plan",
+    "check_fresh",
+    "check_invocation",
+    "check_same",
+    "compute_plan",
+]

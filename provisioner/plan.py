@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PLAN_FORMAT = "hookctl-plan"
@@ -95,6 +95,12 @@ class Plan:
     salt: str = ""  # the state salt the secret hashes were made with (not secret)
     stack_path: str = ""
     destroy: bool = False
+    # The systems the plan was computed against, per provider (Auth0 domain and tenant; AWS account,
+    # region and pool ids): apply refuses a plan made for other ones.
+    systems: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The digest of every declared secret the plan resolved ({address: {name: hash}}), changed or
+    # not: apply refuses if any value differs from the one the plan was made with.
+    secret_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -209,6 +215,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "salt": plan.salt,
         "stack_path": plan.stack_path,
         "destroy": plan.destroy,
+        "systems": encode(plan.systems),
+        "secret_digests": encode(plan.secret_digests),
         "summary": plan.counts(),
         "changes": [
             {
@@ -305,7 +313,17 @@ def plan_from_json(data: Any) -> Plan:
         salt=_get(data, "salt", str, "", ""),
         stack_path=_get(data, "stack_path", str, "", ""),
         destroy=_get(data, "destroy", bool, "", False),
+        systems=_nested(_get(data, "systems", dict, "", {}), "systems"),
+        secret_digests=_nested(_get(data, "secret_digests", dict, "", {}), "secret_digests"),
     )
+
+
+def _nested(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """An object of objects (``systems``, ``secret_digests``), checked one level down."""
+    for key, inner in value.items():
+        if not isinstance(inner, dict):
+            raise ValueError(f"{where}.{key}: expected an object, got {_kind(inner)}")
+    return value
 
 
 def fingerprint(documents: Mapping[str, Any]) -> str:

@@ -89,6 +89,38 @@ def test_saved_plan__secret_changed_before_apply__refused(stack_dir: Path) -> No
     assert "another-value" not in result.all
 
 
+def test_saved_plan__other_stack_or_environment_given__fails_up_front_saying_so(stack_dir: Path) -> None:
+    assert hk(stack_dir, "plan", "-s", "stack.yaml", "-e", "dev", "--out", "p.json").code == 0
+    (stack_dir / "other.yaml").write_text((stack_dir / "stack.yaml").read_text())
+    wrong_env = hk(stack_dir, "apply", "p.json", "-e", "prod")
+    assert wrong_env.code == 1
+    assert "p.json: options: -e prod (the plan is for environment dev) does not match the plan" in wrong_env.err
+    wrong_stack = hk(stack_dir, "apply", "p.json", "-s", "other.yaml", "-e", "dev")
+    assert wrong_stack.code == 1
+    assert "-s other.yaml (the plan was made from stack.yaml) does not match the plan" in wrong_stack.err
+    assert "Reading" not in wrong_env.err + wrong_stack.err  # nothing was read, let alone written
+    assert not (stack_dir / "live.json").exists()
+    assert hk(stack_dir, "apply", "p.json", "-s", "stack.yaml", "-e", "dev").code == 0
+
+
+def test_saved_plan__operation_added_by_hand__refused(stack_dir: Path) -> None:
+    assert hk(stack_dir, "apply", "-s", "stack.yaml", "-e", "dev", "--auto-approve").code == 0
+    text = (stack_dir / "stack.yaml").read_text().replace('channel: "#general"', 'channel: "#alerts"')
+    (stack_dir / "stack.yaml").write_text(text)
+    assert hk(stack_dir, "plan", "-s", "stack.yaml", "-e", "dev", "--out", "p.json").code == 0
+    document = json.loads((stack_dir / "p.json").read_text())
+    extra = dict(document["operations"][0])
+    extra.update(id="extra", method="delete", params={"address": "demo/dev/cognito.function.signup"})
+    extra.update(description="Delete the signup function", record=None, depends_on=[])
+    document["operations"].append(extra)
+    (stack_dir / "p.json").write_text(json.dumps(document))
+    result = hk(stack_dir, "apply", "p.json")
+    assert result.code == 1
+    assert "the plan file's operations are not what this plan computes now" in result.err
+    assert "Delete the signup function" in result.err
+    assert "cognito.function.signup" in json.loads((stack_dir / "live.json").read_text()).__repr__()
+
+
 def test_apply__state_locked__fails_at_once_naming_holder(stack_dir: Path) -> None:
     lock = stack_dir / ".hookctl" / "state" / "demo" / "dev.lock"
     lock.parent.mkdir(parents=True)
