@@ -287,7 +287,9 @@ def check_fresh(saved: Plan, current: Planned) -> None:
     ]
     if changed:
         raise StaleError(
-            f"{', '.join(changed)} changed since the plan was made; nothing was applied",
+            f"{changed[0]} changed since the plan was made"
+            + (f" (so did {', '.join(changed[1:])})" if changed[1:] else "")
+            + "; nothing was applied",
             hint="Run plan again to review the new value's effect.",
         )
 
