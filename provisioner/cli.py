@@ -483,33 +483,57 @@ def _run_apply(
 @stack_option
 @env_option
 @click.option("--to", "to_version", type=int, metavar="VERSION", help="Version number (default: the previous one).")
+@click.option("--auto-approve", is_flag=True, help="Roll back without asking (required without a terminal).")
 @pass_runtime
-def rollback(rt: Runtime, action: str, stack_path: str | None, environment: str | None, to_version: int | None) -> None:
-    """Redeploy an earlier version of Auth0 ACTION and show what it changed.
+def rollback(
+    rt: Runtime,
+    action: str,
+    stack_path: str | None,
+    environment: str | None,
+    to_version: int | None,
+    auto_approve: bool,
+) -> None:
+    """Redeploy an earlier version of Auth0 ACTION, which this stack must own.
 
-    The next plan shows the action as drift (its draft differs from the
-    rolled-back deployment) until the stack is changed to match or applied.
+    Holds the state lock, shows the code it brings back and asks first. The
+    earlier version becomes the draft too, so the next plan shows the stack's
+    code against the rolled-back code as an ordinary update.
     """
     import difflib
 
     from .load import load_stack
-    from .providers.auth0 import Auth0Provider, rollback_action
+    from .pipeline import backend_for
+    from .providers.auth0 import Auth0Provider, prepare_rollback, rollback_action
 
     stack = load_stack(pick_stack(stack_path), environment)
     client = Auth0Provider.from_environment(stack).client()
-    done = rollback_action(client, action, to_version)
+    backend = backend_for(stack, rt.options())
+    with backend.locked("rollback"):
+        prepared = prepare_rollback(client, stack, backend.read().resources, action, to_version)
+        click.echo(
+            f"hookctl will roll back action {action} in {stack.name}/{stack.environment.name}: deployed version "
+            f"{prepared.from_number} -> a new version made from version {prepared.to_number} "
+            "(the draft becomes that code too):"
+        )
+        for line in difflib.unified_diff(
+            prepared.before.splitlines(),
+            prepared.after.splitlines(),
+            f"version {prepared.from_number}",
+            f"version {prepared.to_number}",
+            lineterm="",
+        ):
+            click.echo(line)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise AbortedError("no terminal to confirm on; pass --auto-approve")
+            answer = click.prompt("Roll back? Only 'yes' is accepted", default="", show_default=False)
+            if answer.strip() != "yes":
+                raise AbortedError("rollback cancelled; nothing was changed")
+        done = rollback_action(client, prepared)
     click.echo(
         f"Rolled back action {action}: version {done.from_number} -> version {done.to_number} "
-        f"(deployed as version {done.new_number})."
+        f"(deployed as version {done.new_number}). The next plan shows the stack's code against it."
     )
-    for line in difflib.unified_diff(
-        done.before.splitlines(),
-        done.after.splitlines(),
-        f"version {done.from_number}",
-        f"version {done.to_number}",
-        lineterm="",
-    ):
-        click.echo(line)
 
 
 @cli.command()

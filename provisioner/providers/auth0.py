@@ -633,7 +633,9 @@ class Auth0Client(Client):
                 return versions
             page += 1
 
-    def deploy_version(self, action_id: str, version_id: str, name: str) -> dict[str, Any]:
+    def deploy_version(self, action_id: str, version_id: str, name: str, *, update_draft: bool) -> dict[str, Any]:
+        from auth0.management.types.deploy_action_version_request_content import DeployActionVersionRequestContent
+
         return _plain(
             self._call(
                 f"POST /actions/actions/{action_id}/versions/{version_id}/deploy",
@@ -641,6 +643,7 @@ class Auth0Client(Client):
                 self.sdk.actions.versions.deploy,
                 action_id,
                 version_id,
+                request=DeployActionVersionRequestContent(update_draft=update_draft),
             )
         )
 
@@ -1204,21 +1207,40 @@ def owned_names(actions: Iterable[LiveAction], stack: str, environment: str) -> 
 @dataclass(frozen=True)
 class Rollback:
     name: str
+    action_id: str
+    version_id: str
     from_number: int | None
     to_number: int
-    new_number: int | None
     before: str
     after: str
+    new_number: int | None = None
 
 
-def rollback_action(client: Auth0Client, name: str, to: int | None) -> Rollback:
-    """Redeploy an earlier version of ``name`` (the versions API creates a new version from it)."""
+def prepare_rollback(
+    client: Auth0Client, stack: Stack, recorded: Mapping[str, Any], name: str, to: int | None
+) -> Rollback:
+    """What rolling ``name`` back would do, read-only; refused unless this stack and environment own
+    the action (its marker, or its id in ``recorded``, the state's resources) and the chosen version."""
     live = client.find_action(name)
     if live is None:
         raise HookctlError(f"the tenant has no action named {name!r}")
+    own = marker(stack.name, stack.environment.name)
+    address = f"auth0.action.{name}"
+    if not live.code.startswith(own) and (recorded.get(address) or {}).get("id") != live.id:
+        theirs = MARKER_RE.match(live.code)
+        owner = (
+            f"hookctl stack {theirs.group('stack')!r} environment {theirs.group('env')!r} owns it"
+            if theirs
+            else "no hookctl stack owns it"
+        )
+        raise HookctlError(
+            f"action {name} is not {stack.name}/{stack.environment.name}'s to roll back: {owner}",
+            hint="hookctl rolls back only actions this stack and environment own.",
+        )
     versions = client.list_versions(live.id, name)
     numbers = sorted(int(v["number"]) for v in versions if v.get("number") is not None)
-    current = live.deployed_number
+    # The SDK's models give version numbers as floats; they are whole numbers.
+    current = int(live.deployed_number) if live.deployed_number is not None else None
     if to is None:
         earlier = [n for n in numbers if current is None or n < current]
         if not earlier:
@@ -1227,5 +1249,19 @@ def rollback_action(client: Auth0Client, name: str, to: int | None) -> Rollback:
     chosen = next((v for v in versions if int(v.get("number", -1)) == to), None)
     if chosen is None:
         raise HookctlError(f"action {name!r} has no version {to}; it has {', '.join(map(str, numbers))}")
-    deployed = client.deploy_version(live.id, str(chosen["id"]), name)
-    return Rollback(name, current, to, deployed.get("number"), live.deployed_code or "", str(chosen.get("code", "")))
+    code = str(chosen.get("code", ""))
+    if not code.startswith(own):
+        raise HookctlError(
+            f"version {to} of action {name} does not carry {stack.name}/{stack.environment.name}'s marker line "
+            "(it predates hookctl's management of it); refusing to roll back to it"
+        )
+    return Rollback(name, live.id, str(chosen["id"]), current, to, live.deployed_code or "", code)
+
+
+def rollback_action(client: Auth0Client, prepared: Rollback) -> Rollback:
+    """Deploy the chosen version as a new one and make it the draft too (``update_draft``): draft and
+    deployed version then agree, and the next plan shows the stack's code against the rolled-back
+    code as an ordinary update rather than redeploying the old draft as drift."""
+    deployed = client.deploy_version(prepared.action_id, prepared.version_id, prepared.name, update_draft=True)
+    number = deployed.get("number")
+    return replace(prepared, new_number=int(number) if number is not None else None)

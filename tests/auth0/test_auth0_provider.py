@@ -227,8 +227,11 @@ def test_merge_bindings__unmanaged_keep_their_slots() -> None:
     assert merge_bindings(["x", "a"], {"a"}, ["a"], True, set()) == ["a"]
 
 
-def test_rollback__redeploys_previous_version_and_plan_shows_drift(h: Harness) -> None:
-    from provisioner.providers.auth0 import rollback_action
+def test_rollback__redeploys_previous_version_as_draft_too_and_plan_shows_an_update_with_code_diff(
+    h: Harness,
+) -> None:
+    from provisioner import output
+    from provisioner.providers.auth0 import prepare_rollback, rollback_action
 
     h.apply()
     first_code = h.action("deny-tls-fingerprints").code
@@ -237,14 +240,35 @@ def test_rollback__redeploys_previous_version_and_plan_shows_drift(h: Harness) -
     h.apply()
     assert h.action("deny-tls-fingerprints").code != first_code
     client = h.factory(None)[0].client()
-    done = rollback_action(client, "deny-tls-fingerprints", None)
-    assert (done.from_number, done.to_number) == (2, 1)
+    stack = load_stack(str(path), "sandbox")
+    prepared = prepare_rollback(client, stack, {}, "deny-tls-fingerprints", None)
+    done = rollback_action(client, prepared)
+    assert (done.from_number, done.to_number, done.new_number) == (2, 1, 3)
     assert "blocked_fingerprint" in done.before and "suspicious_tls_fingerprint" in done.after
     action = h.action("deny-tls-fingerprints")
     deployed = h.emu.tenant.deployed_version(action)
     assert deployed is not None and deployed.code == first_code
+    assert action.code == first_code  # the draft agrees with what is deployed
     change = next(c for c in h.plan().plan.changes if c.address == "auth0.action.deny-tls-fingerprints")
-    assert "draft differs from the deployed version" in change.reason
+    assert change.kind == UPDATE and change.reason == ""
+    assert [f.path for f in change.fields] == ["code"]
+    shown = output.text(h.plan().plan)
+    assert any(line.strip().startswith("-") and "suspicious_tls_fingerprint" in line for line in shown.splitlines())
+    assert any(line.strip().startswith("+") and "blocked_fingerprint" in line for line in shown.splitlines())
+
+
+def test_rollback__action_the_stack_does_not_own__refused(h: Harness) -> None:
+    from provisioner.errors import HookctlError
+    from provisioner.providers.auth0 import prepare_rollback
+
+    theirs = h.emu.tenant.seed_action("someone-elses", "post-user-registration", "exports.x = 1;\n")
+    h.emu.tenant.edit_action(theirs.id, code="exports.x = 2;\n")
+    h.emu.tenant.deploy_action(theirs.id)
+    client = h.factory(None)[0].client()
+    stack = load_stack(h.stack(), "sandbox")
+    with pytest.raises(HookctlError, match="no hookctl stack owns it"):
+        prepare_rollback(client, stack, {}, "someone-elses", None)
+    assert h.emu.tenant.deployed_version(h.action("someone-elses")).code == "exports.x = 2;\n"  # type: ignore[union-attr]
 
 
 def test_destroy__removes_owned_actions_keeps_unmanaged_bindings(h: Harness) -> None:

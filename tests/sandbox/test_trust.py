@@ -63,3 +63,44 @@ def test_plan__unmanaged_same_named_action_and_foreign_pool_slot__both_refused_n
     lambda_config = idp.describe_user_pool(UserPoolId=box.pool_id)["UserPool"]["LambdaConfig"]
     assert lambda_config == {"PreSignUp": FOREIGN}
     assert box.boto3_client("lambda").list_functions()["Functions"] == []
+
+
+def test_rollback__asks_holds_the_lock_and_the_next_plan_shows_the_code_diff(
+    world: tuple[Sandbox, dict[str, str], Path],
+) -> None:
+    box, env, cwd = world
+    assert box.auth0 is not None
+    stack = cwd / "stacks" / "example.yaml"
+    target = ["-s", "stacks/example.yaml", "-e", "sandbox"]
+    assert hk(env, cwd, "apply", *target, "--auto-approve").returncode == 0
+    stack.write_text(stack.read_text().replace('channel: "#signups-sandbox"', 'channel: "#rollback-test"'))
+    assert hk(env, cwd, "apply", *target, "--auto-approve").returncode == 0
+    tenant = box.auth0.tenant
+    slack = tenant.find_action("slack-new-user")
+    assert slack is not None
+    versions = len(slack.versions)
+
+    declined = hk(env, cwd, "rollback", *target, "slack-new-user")
+    assert declined.returncode == 1 and "pass --auto-approve" in declined.stderr
+    assert "hookctl will roll back action slack-new-user" in declined.stdout
+    lock = cwd / "state" / "example" / "sandbox.lock"
+    lock.write_text('{"id": "held1", "who": "someone", "operation": "apply", "created_at": 1800000000}')
+    locked = hk(env, cwd, "rollback", *target, "slack-new-user", "--auto-approve")
+    assert locked.returncode == 1 and "lock held1 held by someone" in locked.stderr
+    lock.unlink()
+    assert len(tenant.find_action("slack-new-user").versions) == versions  # type: ignore[union-attr]
+
+    done = hk(env, cwd, "rollback", *target, "slack-new-user", "--auto-approve")
+    assert done.returncode == 0, done.stderr
+    assert f"version {versions} -> version {versions - 1}" in done.stdout
+    replan = hk(env, cwd, "plan", *target, "--detailed-exitcode")
+    assert replan.returncode == 2, replan.stderr
+    assert "~ auth0.action.slack-new-user (update)" in replan.stdout
+    assert "draft differs" not in replan.stdout
+    assert "--- live/auth0.action.slack-new-user" in replan.stdout
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in replan.stdout
+
+    theirs = tenant.seed_action("someone-elses", "post-user-registration", NOOP)
+    refused = hk(env, cwd, "rollback", *target, "someone-elses", "--auto-approve")
+    assert refused.returncode == 1 and "no hookctl stack owns it" in refused.stderr
+    assert len(tenant.get_action(theirs.id).versions) == 1
