@@ -347,7 +347,6 @@ AUTH0_HANDLERS: dict[str, str] = {
     "password-reset-post-challenge": "onExecutePostChallenge",
     "custom-email-provider": "onExecuteCustomEmailProvider",
     "custom-phone-provider": "onExecuteCustomPhoneProvider",
-    "custom-token-exchange": "onExecuteCustomTokenExchange",
 }
 
 # Triggers whose api and event hookctl models from the documentation; the
