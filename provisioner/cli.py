@@ -230,7 +230,8 @@ def _plan_all(
     failed = [(env, r) for env, r in results if isinstance(r, HookctlError)]
     if as_json:
         doc = {
-            env: plan_to_json(r.plan) if not isinstance(r, HookctlError) else {"error": r.message} for env, r in results
+            env: plan_to_json(r.plan, digests=False) if not isinstance(r, HookctlError) else {"error": r.message}
+            for env, r in results
         }
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -450,7 +451,6 @@ def _run_apply(
     env = environment or (saved.environment if saved else None)
     options = rt.options(targets or (saved.targets if saved else ()))
     options.destroy = destroy
-    options.salt = saved.salt if saved else None
     verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)
     backend = backend_for(stack, options)
@@ -625,7 +625,9 @@ def state_show(rt: Runtime, stack_path: str | None, environment: str | None) -> 
     from .pipeline import backend_for
 
     stack = load_stack(pick_stack(stack_path), environment)
-    click.echo(json.dumps(backend_for(stack, rt.options()).read().to_json(), indent=2, sort_keys=True))
+    document = backend_for(stack, rt.options()).read().to_json()
+    document["digest_key"] = "(secret)"  # keys the secret digests: printing it would make them guessable
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
 @state.command("unlock")

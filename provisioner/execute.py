@@ -1,7 +1,7 @@
 """Apply stage: run a ``Plan``'s operations against provider clients, in order.
 
 Resolves ``Ref``s from earlier results and ``SecretValue`` placeholders from
-freshly resolved secrets (refusing any whose hash no longer matches the plan),
+freshly resolved secrets (refusing any whose keyed digest no longer matches the plan),
 calls only methods a client lists in ``OPERATIONS``, records state after every
 operation (so a crash loses nothing), and reports progress. I/O: provider
 clients and the state backend.
@@ -42,7 +42,7 @@ class Executor:
         self.results: dict[str, Any] = {}
 
     def run(self, plan: Plan) -> list[str]:
-        self.salt = plan.salt or self.state.salt
+        self.key = self.state.digest_key
         # Every secret is checked against the plan before the first call, so a value changed
         # since the plan stops the apply before anything is written, not halfway through.
         for op in plan.operations:
@@ -100,7 +100,7 @@ class Executor:
         secret = self.secrets.get((value.address, value.name))
         if secret is None:
             raise StaleError(f"{op.description}: secret {value.name} of {value.address} is no longer declared")
-        if secret_hash(secret.reveal(), self.salt) != value.hash:
+        if secret_hash(secret.reveal(), self.key) != value.hash:
             raise StaleError(
                 f"secret {value.name} of {value.address} changed since the plan was made; nothing was applied",
                 hint="Run plan again to review the new value's effect.",

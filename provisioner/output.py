@@ -108,7 +108,7 @@ def text(plan: Plan, colour: bool = False) -> str:
 
 
 def as_json(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), indent=2, sort_keys=False) + "\n"
+    return json.dumps(plan_to_json(plan, digests=False), indent=2, sort_keys=False) + "\n"
 
 
 def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:

@@ -35,7 +35,7 @@ from .package import package_action, package_function
 from .plan import Operation, Plan, ResourceChange
 from .providers.base import Context, Live, Provider, SecretDigest
 from .render import Rendered, render_all
-from .secrets import Secret, SecretResolver, secret_hash
+from .secrets import Secret, SecretResolver, key_id, migrate_legacy_digests, secret_hash
 from .state import Backend, LocalBackend, State
 
 Progress = Callable[[str], None]
@@ -53,9 +53,6 @@ class Options:
     resolver: SecretResolver | None = None
     backend: Callable[[Stack], Backend] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    # Applying a saved plan: the salt its secret digests were made with. A state that records no
-    # resources yet (a fresh runner) takes it, so the same values give the same digests again.
-    salt: str | None = None
 
 
 @dataclass
@@ -133,12 +130,12 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir, region=region)
     secrets = resolve_secrets(stack, resolver)
     backend = backend_for(stack, options)
-    state = backend.read()
-    if options.salt and not state.resources:
-        state.salt = options.salt
+    state = _with_digest_key(backend, backend.read())
+    migrate_legacy_digests(state.resources, secrets, state.salt, state.digest_key)
     digests: dict[str, dict[str, SecretDigest]] = {}
     for (address, name), secret in secrets.items():
-        digests.setdefault(address, {})[name] = SecretDigest(address, name, secret_hash(secret.reveal(), state.salt))
+        digest = secret_hash(secret.reveal(), state.digest_key)
+        digests.setdefault(address, {})[name] = SecretDigest(address, name, digest)
     artifacts = package_all(stack, rendered, options)
     providers = factory(stack)
     changes: list[ResourceChange] = []
@@ -148,7 +145,8 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     known = set(declared_addresses(original))
     conflicts: list[str] = []
     for provider in providers:
-        ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra, salt=state.salt)
+        key = state.digest_key
+        ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra, salt=key)
         options.progress(f"Reading {provider.name} …")
         live = provider.read(ctx)
         desired = provider.desired(ctx, live)
@@ -185,7 +183,7 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         created_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         commit=git_commit(stack.stack_dir),
         targets=options.targets,
-        salt=state.salt,
+        key_id=key_id(state.digest_key),
         stack_path=os.path.relpath(stack_path),
         destroy=options.destroy,
         systems={provider.name: live.target for provider, _ctx, _found, _desired, live in read},
@@ -219,6 +217,7 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
     recomputed (same targets, stack, secrets, live systems, changes and operations), so a saved
     plan is a checked claim and never a list of instructions. The caller holds the state lock."""
     if plan is not None:
+        check_digest_key(plan, planned.state)
         check_fresh(plan, planned)
         check_same(plan, planned.plan)
     chosen = planned.plan
@@ -252,6 +251,49 @@ def check_invocation(
         )
 
 
+def check_digest_key(saved: Plan, state: State) -> None:
+    """A saved plan's secret digests can be checked only with the key they were made with."""
+    if saved.key_id == key_id(state.digest_key):
+        return
+    if saved.secret_digests or any(_secret_placeholders(op.params) for op in saved.operations):
+        raise StaleError(
+            "the plan's secret digests were made with a digest key this state does not hold "
+            "(the state had no key yet and the plan could not record one, or the state was replaced)",
+            hint="Plan again (the state now holds its key, or plan with credentials that can write it) "
+            "and apply that plan.",
+        )
+
+
+def _with_digest_key(backend: Backend, state: State) -> State:
+    """The state, with its digest key recorded if it had none (a new or older state).
+
+    Secret digests in a saved plan are keyed with the state's key, so the key must outlive this
+    run. Recording it takes the lock; when that is impossible (read-only credentials, or apply
+    holding the lock already, which then writes the key itself), the run keeps its own key."""
+    if state.key_recorded:
+        return state
+    try:
+        with backend.locked("record the digest key"):
+            current = backend.read()
+            if not current.key_recorded:
+                current.digest_key = state.digest_key
+                backend.write(current)
+                current.key_recorded = True
+            return current
+    except Exception:  # best effort: the plan itself is still right
+        return state
+
+
+def _secret_placeholders(value: Any) -> bool:
+    if isinstance(value, planlib.SecretValue):
+        return True
+    if isinstance(value, Mapping):
+        return any(_secret_placeholders(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_secret_placeholders(v) for v in value)
+    return False
+
+
 def check_fresh(saved: Plan, current: Planned) -> None:
     now = current.plan
     if saved.destroy != now.destroy:
@@ -277,7 +319,7 @@ def check_fresh(saved: Plan, current: Planned) -> None:
             "the live systems changed since the plan was made; refusing a stale plan",
             hint="Plan again and review the new plan.",
         )
-    if saved.salt and saved.salt != now.salt:
+    if saved.key_id and saved.key_id != now.key_id:
         raise StaleError("the state was replaced since the plan was made", hint="Plan again and review the new plan.")
     changed = [
         f"secret {name} of {address}"

@@ -39,7 +39,7 @@ class SecretValue:
 
     address: str
     name: str
-    hash: str  # salted slow hash of the value the plan was made with
+    hash: str  # digest of the value the plan was made with, keyed with the state's digest key
 
     def to_json(self) -> dict[str, Any]:
         return {"$secret": self.address, "name": self.name, "hash": self.hash}
@@ -92,7 +92,7 @@ class Plan:
     created_at: str = ""
     commit: str | None = None
     targets: tuple[str, ...] = ()
-    salt: str = ""  # the state salt the secret hashes were made with (not secret)
+    key_id: str = ""  # names the state's digest key the secret digests were made with (never the key)
     stack_path: str = ""
     destroy: bool = False
     # The systems the plan was computed against, per provider (Auth0 domain and tenant; AWS account,
@@ -129,13 +129,21 @@ class Plan:
 # -- serialisation -------------------------------------------------------------------
 
 
-def encode(value: Any) -> Any:
+DIGEST_PREFIXES = ("hmac-sha256$", "scrypt$")
+
+
+def encode(value: Any, *, digests: bool = True) -> Any:
+    """JSON for a plan value; ``digests=False`` (``--json``) leaves out every secret digest."""
+    if isinstance(value, SecretValue) and not digests:
+        return {"$secret": value.address, "name": value.name}
     if isinstance(value, Ref | SecretValue):
         return value.to_json()
     if isinstance(value, Mapping):
-        return {str(k): encode(v) for k, v in value.items()}
+        return {str(k): encode(v, digests=digests) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [encode(v) for v in value]
+        return [encode(v, digests=digests) for v in value]
+    if isinstance(value, str) and not digests and value.startswith(DIGEST_PREFIXES):
+        return "(sensitive)"
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"cannot store a {type(value).__name__} in a plan")
@@ -201,7 +209,9 @@ def _objects(values: list[Any], where: str) -> list[dict[str, Any]]:
     return values
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
+def plan_to_json(plan: Plan, *, digests: bool = True) -> dict[str, Any]:
+    """The plan document. A plan file (``digests=True``) carries keyed digests of the secrets it
+    sends, so apply can refuse a changed value; ``--json`` output carries none at all."""
     return {
         "format": PLAN_FORMAT,
         "format_version": PLAN_VERSION,
@@ -212,11 +222,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "fingerprint": plan.fingerprint,
         "created_at": plan.created_at,
         "targets": list(plan.targets),
-        "salt": plan.salt,
+        "digest_key_id": plan.key_id,
         "stack_path": plan.stack_path,
         "destroy": plan.destroy,
         "systems": encode(plan.systems),
-        "secret_digests": encode(plan.secret_digests),
+        "secret_digests": encode(plan.secret_digests, digests=digests),
         "summary": plan.counts(),
         "changes": [
             {
@@ -245,8 +255,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "address": op.address,
                 "description": op.description,
                 "depends_on": list(op.depends_on),
-                "params": encode(op.params),
-                "record": encode(op.record) if op.record is not None else None,
+                "params": encode(op.params, digests=digests),
+                "record": encode(op.record, digests=digests) if op.record is not None else None,
                 "write": op.write,
             }
             for op in plan.operations
@@ -310,7 +320,7 @@ def plan_from_json(data: Any) -> Plan:
         created_at=_get(data, "created_at", str, "", ""),
         commit=_get(data, "commit", opt_str, "", None),
         targets=tuple(_strings(_get(data, "targets", list, "", []), "targets")),
-        salt=_get(data, "salt", str, "", ""),
+        key_id=_get(data, "digest_key_id", str, "", ""),
         stack_path=_get(data, "stack_path", str, "", ""),
         destroy=_get(data, "destroy", bool, "", False),
         systems=_nested(_get(data, "systems", dict, "", {}), "systems"),

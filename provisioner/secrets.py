@@ -6,17 +6,20 @@ whose ``repr``/``str`` is ``****``. I/O: environment, local files, and AWS
 
 Values never leave this module except through ``Secret.reveal()``, which only
 the executor calls when it hands a value to a provider. Comparisons use a
-salted, slow hash (scrypt) so state and plan files can tell "changed" from
-"unchanged" without holding the value.
+digest keyed with a random key kept in the state (HMAC-SHA256), so state and
+plan files can tell "changed" from "unchanged" without holding the value, and
+a plan file that leaks (a CI artifact) allows no offline guessing: the key is
+never in a plan.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +27,7 @@ from .errors import InputError, Problem
 from .model import SecretRef
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
-# scrypt parameters: ~16 MiB and tens of milliseconds per hash; results are
-# memoised per (salt, value) within one run.
+# scrypt parameters of the legacy hashes (states written before digest keys): read only, to migrate.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
@@ -60,18 +62,44 @@ class Secret:
         return hash(("secret", self.name))
 
 
+DIGEST_PREFIX = "hmac-sha256$"
+LEGACY_PREFIX = "scrypt$"
 _HASH_CACHE: dict[tuple[str, str], str] = {}
 
 
-def secret_hash(value: str, salt: str) -> str:
-    """``scrypt$<base64>`` of the value under ``salt``; slow on purpose, memoised."""
-    key = (salt, hashlib.sha256(value.encode()).hexdigest())
-    cached = _HASH_CACHE.get(key)
+def secret_hash(value: str, key: str) -> str:
+    """``hmac-sha256$<base64>`` of the value under the state's digest key (``State.digest_key``)."""
+    mac = hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).digest()
+    return DIGEST_PREFIX + base64.b64encode(mac).decode()
+
+
+def key_id(key: str) -> str:
+    """Names a digest key without revealing it: a plan records which key its digests were made with."""
+    return hmac.new(key.encode("utf-8"), b"hookctl digest key id", hashlib.sha256).hexdigest()[:16]
+
+
+def legacy_hash(value: str, salt: str) -> str:
+    """``scrypt$<base64>``: how states written before digest keys recorded a secret (salt public)."""
+    cache = (salt, hashlib.sha256(value.encode()).hexdigest())
+    cached = _HASH_CACHE.get(cache)
     if cached is None:
         digest = hashlib.scrypt(value.encode("utf-8"), salt=salt.encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-        cached = "scrypt$" + base64.b64encode(digest).decode()
-        _HASH_CACHE[key] = cached
+        cached = LEGACY_PREFIX + base64.b64encode(digest).decode()
+        _HASH_CACHE[cache] = cached
     return cached
+
+
+def migrate_legacy_digests(
+    resources: dict[str, dict[str, Any]], secrets: Mapping[tuple[str, str], Secret], salt: str, key: str
+) -> None:
+    """Re-key, in memory, the secret hashes an older state recorded with its public salt: a value
+    that still matches is recorded under the digest key, so upgrading shows no false change."""
+    for (address, name), secret in secrets.items():
+        recorded = (resources.get(address) or {}).get("secrets")
+        entry = recorded.get(name) if isinstance(recorded, dict) else None
+        legacy = isinstance(entry, dict) and str(entry.get("hash", "")).startswith(LEGACY_PREFIX)
+        if legacy and salt and isinstance(entry, dict) and legacy_hash(secret.reveal(), salt) == entry["hash"]:
+            entry["hash"] = secret_hash(secret.reveal(), key)
 
 
 Fetcher = Callable[[SecretRef], str]

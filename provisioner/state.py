@@ -1,7 +1,9 @@
 """State: what hookctl cannot read back live, per stack and environment.
 
-Holds the managed resources (ids, ARNs) and, per secret, a salted slow hash
-and the last seen ``updated_at`` — never a value. A backend stores the
+Holds the managed resources (ids, ARNs), per secret a digest keyed with the
+state's own random key and the last seen ``updated_at`` — never a value. The
+key never leaves the state (plans carry only its id), so the state must stay
+as private as the credentials that read it. A backend stores the
 document and a lock; the local file backend keeps both under ``.hookctl/``.
 I/O: the state directory only.
 """
@@ -31,9 +33,11 @@ STATE_VERSION = 1
 class State:
     stack: str
     environment: str
-    salt: str = field(default_factory=lambda: _random.token_hex(16))
+    salt: str = field(default_factory=lambda: _random.token_hex(16))  # legacy scrypt hashes only
     serial: int = 0
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    digest_key: str = field(default_factory=lambda: _random.token_hex(32), repr=False)
+    key_recorded: bool = False  # the digest key was read from the backend, not made up by this run
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class State:
             "stack": self.stack,
             "environment": self.environment,
             "salt": self.salt,
+            "digest_key": self.digest_key,
             "serial": self.serial,
             "resources": self.resources,
         }
@@ -52,13 +57,27 @@ class State:
             raise HookctlError(f"{where} is not a hookctl state file")
         if data.get("format_version") != STATE_VERSION:
             raise HookctlError(f"{where}: state format {data.get('format_version')!r}, expected {STATE_VERSION}")
-        return cls(
-            stack=str(data["stack"]),
-            environment=str(data["environment"]),
-            salt=str(data["salt"]),
-            serial=int(data.get("serial", 0)),
-            resources=dict(data.get("resources", {})),
-        )
+        resources = data.get("resources", {})
+        if not isinstance(resources, dict) or not all(isinstance(v, dict) for v in resources.values()):
+            raise HookctlError(
+                f"{where}: `resources` is not a mapping of resource addresses to objects; "
+                "the state file was edited or damaged",
+                hint="Restore it from a backup (or from the S3 bucket's versions), or remove it to plan from scratch.",
+            )
+        try:
+            state = cls(
+                stack=str(data["stack"]),
+                environment=str(data["environment"]),
+                salt=str(data.get("salt") or ""),
+                serial=int(data.get("serial", 0)),
+                resources=dict(resources),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HookctlError(f"{where}: malformed state file ({type(exc).__name__}: {exc})") from None
+        key = data.get("digest_key")
+        if isinstance(key, str) and key:
+            state.digest_key, state.key_recorded = key, True
+        return state
 
     def patch(self, address: str, values: dict[str, Any] | None) -> None:
         """Merge ``values`` into a resource's entry; ``None`` forgets the resource."""

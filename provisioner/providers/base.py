@@ -42,7 +42,7 @@ def http_timeout(default: float) -> float:
 
 @dataclass(frozen=True)
 class SecretDigest:
-    """What the plan knows about a secret: its reference and salted hash, never its value."""
+    """What the plan knows about a secret: its reference and keyed digest, never its value."""
 
     address: str
     name: str
@@ -62,8 +62,8 @@ class Context:
     secrets: Mapping[str, Mapping[str, SecretDigest]]  # address -> name -> digest
     progress: Callable[[str], None] = lambda _msg: None
     options: Mapping[str, Any] = field(default_factory=dict)
-    # The state's salt (not secret): lets a provider that can read a secret's live value
-    # (Lambda returns environment variables) hash it the way ``secrets`` was hashed.
+    # The state's digest key (secret: never in a plan): lets a provider that can read a secret's
+    # live value (Lambda returns environment variables) digest it the way ``secrets`` was.
     salt: str = ""
 
 
