@@ -17,6 +17,7 @@ import base64
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import textwrap
@@ -40,7 +41,7 @@ FILE_SECRET = f"{CANARY}-runner-file"
 class Listener:
     """A TCP server on 127.0.0.1 that records every byte sent to it (the attacker's server).
 
-    It answers anything with an empty HTTP 404, so an HTTP client gives up at once."""
+    It answers anything with an empty HTTP 200."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
@@ -75,8 +76,10 @@ class Listener:
                 if not chunk:
                     break
                 data += chunk
-                if b"\r\n\r\n" in data:
-                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                head, sep, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head) if sep else None
+                if sep and len(body) >= (int(length.group(1)) if length else 0):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     break
         except OSError:
             pass

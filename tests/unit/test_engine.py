@@ -37,13 +37,17 @@ class RecordingClient(Client):
         raise AssertionError
 
 
+def _state() -> State:
+    return State("s", "e", digest_key="salt")
+
+
 def _plan(*ops: Operation) -> Plan:
     return Plan("s", "e", "rev", "fp", (), ops)
 
 
 def test_executor__resolves_refs_from_earlier_results_and_records_state() -> None:
     client = RecordingClient()
-    state = State("s", "e", digest_key="salt")
+    state = _state()
     saves: list[int] = []
     ops = (
         Operation("a", "p", "make", {"name": "x"}, "Make x", "p.x", record={"p.x": {"id": Ref("a", ("id",))}}),
@@ -58,7 +62,7 @@ def test_executor__resolves_refs_from_earlier_results_and_records_state() -> Non
 def test_executor__method_not_offered_by_client__refused() -> None:
     op = Operation("a", "p", "not_an_operation", {}, "Sneaky", "p.x")
     with pytest.raises(ApplyError, match="not an operation it offers"):
-        Executor({"p": RecordingClient()}, State("s", "e", digest_key="salt"), {}, save=lambda s: None).run(_plan(op))
+        Executor({"p": RecordingClient()}, _state(), {}, save=lambda s: None).run(_plan(op))
 
 
 def test_executor__failure__names_operation_and_what_is_done() -> None:
@@ -67,7 +71,7 @@ def test_executor__failure__names_operation_and_what_is_done() -> None:
         Operation("b", "p", "boom", {}, "Explode", "p.y"),
     )
     with pytest.raises(ApplyError) as caught:
-        Executor({"p": RecordingClient()}, State("s", "e", digest_key="salt"), {}, save=lambda s: None).run(_plan(*ops))
+        Executor({"p": RecordingClient()}, _state(), {}, save=lambda s: None).run(_plan(*ops))
     assert str(caught.value).startswith("Explode: the provider said no\nAlready done: Make x.")
 
 
@@ -76,7 +80,7 @@ def test_executor__secret_changed_since_plan__stale_and_value_not_in_message() -
     op = Operation("a", "p", "use", {"ref": "r", "value": SecretValue("p.x", "TOKEN", planned_hash)}, "Use", "p.x")
     secrets = {("p.x", "TOKEN"): Secret("TOKEN", "new-value-9f2")}
     with pytest.raises(StaleError) as caught:
-        Executor({"p": RecordingClient()}, State("s", "e", digest_key="salt"), secrets, save=lambda s: None).run(_plan(op))
+        Executor({"p": RecordingClient()}, _state(), secrets, save=lambda s: None).run(_plan(op))
     assert "new-value-9f2" not in str(caught.value) and "old-value" not in str(caught.value)
 
 
@@ -85,7 +89,7 @@ def test_executor__secret_unchanged__value_reaches_the_client_only() -> None:
     op = Operation(
         "a", "p", "use", {"ref": "r", "value": SecretValue("p.x", "T", secret_hash("v1", "salt"))}, "U", "p.x"
     )
-    Executor({"p": client}, State("s", "e", digest_key="salt"), {("p.x", "T"): Secret("T", "v1")}, save=lambda s: None).run(_plan(op))
+    Executor({"p": client}, _state(), {("p.x", "T"): Secret("T", "v1")}, save=lambda s: None).run(_plan(op))
     assert client.calls == [("use", {"ref": "r", "value": "v1"})]
 
 
@@ -167,7 +171,5 @@ def test_executor__secret_changed_in_a_later_operation__nothing_runs_at_all() ->
         ),
     )
     with pytest.raises(StaleError, match="nothing was applied"):
-        Executor({"p": client}, State("s", "e", digest_key="salt"), {("p.y", "T"): Secret("T", "new")}, save=lambda s: None).run(
-            _plan(*ops)
-        )
+        Executor({"p": client}, _state(), {("p.y", "T"): Secret("T", "new")}, save=lambda s: None).run(_plan(*ops))
     assert client.calls == []
