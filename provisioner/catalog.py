@@ -43,6 +43,7 @@ AUTH0_MAX_DEPENDENCIES = 10
 AUTH0_MAX_SECRETS = 30
 AUTH0_MAX_CODE_BYTES = 100 * 1024
 AUTH0_MAX_BINDINGS_PER_TRIGGER = 20
+AUTH0_MAX_ACTIONS = 100  # per tenant
 
 # Cognito user pool LambdaConfig keys (botocore cognito-idp model, LambdaConfigType).
 COGNITO_SIMPLE_TRIGGERS: frozenset[str] = frozenset(

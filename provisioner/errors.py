@@ -112,3 +112,15 @@ class OwnershipError(HookctlError):
             "management with `hookctl import` then `hookctl adopt`, rename the stack's entry, or change it "
             "in the stack that owns it.",
         )
+
+
+class LimitError(HookctlError):
+    """Applying the plan would break a service limit; found at plan time, so nothing was written."""
+
+    def __init__(self, problems: list[str] | tuple[str, ...], where: str) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(
+            f"{where}: the plan would exceed {len(self.problems)} service limit(s); nothing was written:\n{lines}",
+            hint="Remove what each line says from the stack (or from the live systems), then plan again.",
+        )

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import plan as planlib
 from .diff import Resource, diff
-from .errors import HookctlError, InputError, OwnershipError, Problem, StaleError
+from .errors import HookctlError, InputError, LimitError, OwnershipError, Problem, StaleError
 from .execute import Executor
 from .load import load_stack
 from .model import Action, Function, SecretRef, Stack
@@ -144,6 +144,7 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     read: list[tuple[Provider, Context, list[ResourceChange], dict[str, Resource], Live]] = []
     known = set(declared_addresses(original))
     conflicts: list[str] = []
+    over: list[str] = []
     for provider in providers:
         key = state.digest_key
         ctx = Context(stack, state.resources, artifacts, digests, options.progress, options.extra, salt=key)
@@ -173,6 +174,9 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         changes.extend(found)
         operations.extend(ops)
         live_docs[provider.name] = _fingerprint_view(live)
+        over.extend(provider.limits(ctx, found, desired, live))
+    if over:
+        raise LimitError(over, f"{stack.name}/{stack.environment.name}")
     plan = Plan(
         stack=stack.name,
         environment=stack.environment.name,

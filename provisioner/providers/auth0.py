@@ -722,6 +722,7 @@ class Auth0Provider(Provider):
         self._actions: dict[str, LiveAction] = {}
         self._triggers: dict[str, TriggerInfo] = {}
         self._bindings: dict[str, list[LiveBinding]] = {}
+        self._tenant_actions = 0
         # Actions whose failed draft is exactly what the stack wants: deploying it again fails again.
         self._failed_drafts: set[str] = set()
 
@@ -779,6 +780,7 @@ class Auth0Provider(Provider):
         conflicts = self._ownership(ctx, by_name, owned)
         managed = declared | owned
         self._actions = {name: by_name[name] for name in managed if name in by_name}
+        self._tenant_actions = len(all_actions)
         triggers = {a.trigger for a in stack.actions} | {b.trigger for b in stack.bindings}
         if stack.prune:
             triggers |= {self._actions[n].trigger for n in owned}
@@ -887,6 +889,11 @@ class Auth0Provider(Provider):
             drift="; ".join(drift),
             extra={"id": action.id},
         )
+
+    def limits(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[str]:
+        return auth0_limits(self._tenant_actions, changes, desired)
 
     # -- desired ----------------------------------------------------------------------------
     def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
@@ -1147,6 +1154,38 @@ class Auth0Provider(Provider):
                 )
             )
         return ops
+
+
+def auth0_limits(tenant_actions: int, changes: list[ResourceChange], desired: Mapping[str, Resource]) -> list[str]:
+    """Auth0's entity limits (https://auth0.com/docs/customize/actions/limitations), counted with the
+    tenant: actions a tenant may hold, and bindings a trigger may hold, unmanaged ones included."""
+    problems: list[str] = []
+    actions = [c for c in changes if c.address.startswith("auth0.action.")]
+    created = sum(1 for c in actions if c.kind == CREATE)
+    deleted = sum(1 for c in actions if c.kind == DELETE)
+    total = tenant_actions + created - deleted
+    if created and total > catalog.AUTH0_MAX_ACTIONS:
+        problems.append(
+            f"auth0: the tenant has {tenant_actions} actions and this plan creates {created}"
+            + (f" and deletes {deleted}" if deleted else "")
+            + f": {total}, over Auth0's limit of {catalog.AUTH0_MAX_ACTIONS} actions per tenant; remove at least "
+            f"{total - catalog.AUTH0_MAX_ACTIONS} new action(s) from the stack, or delete unused actions in the tenant"
+        )
+    for change in changes:
+        if not change.address.startswith("auth0.trigger.") or change.kind == DELETE:
+            continue
+        labels = list(desired[change.address].doc["bindings"])
+        if len(labels) <= catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER:
+            continue
+        unmanaged = sum(1 for label in labels if label.startswith("(unmanaged)"))
+        problems.append(
+            f"{change.address}: {len(labels)} bindings ({unmanaged} not managed by this stack + "
+            f"{len(labels) - unmanaged} of this stack), over Auth0's limit of "
+            f"{catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER} per trigger; remove at least "
+            f"{len(labels) - catalog.AUTH0_MAX_BINDINGS_PER_TRIGGER} binding(s) from the stack's list, or unbind "
+            "actions in the tenant"
+        )
+    return problems
 
 
 def merge_bindings(

@@ -114,3 +114,10 @@ class Provider(ABC):
         self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
     ) -> list[Operation]:
         """Operations that carry out ``changes``, with dependencies and apply-time refs."""
+
+    def limits(
+        self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
+    ) -> list[str]:
+        """The service limits applying ``changes`` would break, counted with what is live (one line each,
+        with the numbers and what to remove); checked at plan time so no write is made that must fail."""
+        return []
