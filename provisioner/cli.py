@@ -113,19 +113,25 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url:
 @pass_runtime
 def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None) -> None:
     """Check stack files, templates and local secret sources. No API is called."""
-    from .load import discover_stacks, environment_names
+    from .load import discover_stacks, duplicate_stack_names, environment_names
     from .pipeline import validate_stack
 
     paths = list(stack_paths) or discover_stacks("stacks")
     if not paths:
         raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
-    problems: list[Problem] = []
+    # A stack named like another stack file beside it (given or not) is an error too.
+    siblings = [p for d in dict.fromkeys(os.path.dirname(p) or "." for p in paths) for p in discover_stacks(d)]
+    duplicates = duplicate_stack_names([*paths, *siblings])
+    given = {os.path.normpath(p) for p in paths}
+    problems: list[Problem] = [d for d in duplicates if os.path.normpath(d.file) in given]
     for path in paths:
         for env in [environment] if environment else environment_names(path):
             try:
                 stack = validate_stack(path, env)
             except InputError as exc:
                 problems.extend(exc.problems)
+                continue
+            if any(os.path.normpath(d.file) == os.path.normpath(path) for d in problems):
                 continue
             click.echo(
                 f"{path} ({stack.environment.name}): ok — {len(stack.actions)} actions, "

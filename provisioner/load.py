@@ -247,6 +247,39 @@ def environment_names(path: str) -> list[str | None]:
     return [None]
 
 
+def duplicate_stack_names(paths: list[str]) -> list[Problem]:
+    """Stack files that share one ``stack:`` name, each named with the others.
+
+    Two such files share one state and one ownership marker, so each plans (with ``prune``) to
+    delete what the other declares. Files that cannot be read are skipped: loading reports them.
+    """
+    named: dict[str, list[tuple[str, int | None]]] = {}
+    for path in dict.fromkeys(os.path.normpath(p) for p in paths):
+        try:
+            doc, _ = read_document(path)
+        except InputError:
+            continue
+        name = doc.get("stack") if isinstance(doc, CommentedMap) else None
+        if isinstance(name, str) and name:
+            named.setdefault(name, []).append((path, _line_of(doc, "stack")))
+    problems: list[Problem] = []
+    for name, places in named.items():
+        if len(places) < 2:
+            continue
+        for path, line in places:
+            others = ", ".join(p for p, _ in places if p != path)
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    "stack",
+                    f"the stack name {name!r} is also used by {others}; stack names must be unique (the files "
+                    "would share one state and ownership, and each would prune what the other declares)",
+                )
+            )
+    return problems
+
+
 def load_stack(path: str, environment: str | None = None) -> Stack:
     """Load and validate ``path`` for ``environment`` (optional when there is only one)."""
     doc, revision = read_document(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,22 @@ def test_validate__unsupported_runtime__names_field(stack_dir: Path, runtime: st
 
 def test_basic_stack_fixture_is_valid() -> None:
     assert "stack: demo" in BASIC_STACK
+
+
+def test_validate__two_stack_files_with_one_stack_name__error_names_both(stack_dir: Path) -> None:
+    stacks = stack_dir / "stacks"
+    stacks.mkdir()
+    shutil.copytree(stack_dir / "templates", stacks / "templates")
+    (stacks / "a.yaml").write_text(
+        (stack_dir / "stack.yaml").read_text().replace("stack: demo", "prune: true\nstack: demo")
+    )
+    (stacks / "b.yaml").write_text((stack_dir / "stack.yaml").read_text())
+    everything = run(["validate"], cwd=stack_dir, env={"HOOKCTL_TEST_SLACK_URL": "x"})
+    assert everything.code == 1
+    assert "stacks/a.yaml:2: stack: the stack name 'demo' is also used by stacks/b.yaml" in everything.err
+    assert "stacks/b.yaml:1: stack: the stack name 'demo' is also used by stacks/a.yaml" in everything.err
+    one = run(["validate", "-s", "stacks/b.yaml"], cwd=stack_dir, env={"HOOKCTL_TEST_SLACK_URL": "x"})
+    assert one.code == 1 and "is also used by stacks/a.yaml" in one.err
+    (stacks / "b.yaml").write_text((stack_dir / "stack.yaml").read_text().replace("stack: demo", "stack: other"))
+    fixed = run(["validate"], cwd=stack_dir, env={"HOOKCTL_TEST_SLACK_URL": "x"})
+    assert fixed.code == 0, fixed.err
