@@ -119,11 +119,8 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None)
     paths = list(stack_paths) or discover_stacks("stacks")
     if not paths:
         raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
-    # A stack named like another stack file beside it (given or not) is an error too.
-    siblings = [p for d in dict.fromkeys(os.path.dirname(p) or "." for p in paths) for p in discover_stacks(d)]
-    duplicates = duplicate_stack_names([*paths, *siblings])
-    given = {os.path.normpath(p) for p in paths}
-    problems: list[Problem] = [d for d in duplicates if os.path.normpath(d.file) in given]
+    problems: list[Problem] = []
+    loaded: dict[str, str] = {}
     for path in paths:
         for env in [environment] if environment else environment_names(path):
             try:
@@ -131,12 +128,32 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
-            if any(os.path.normpath(d.file) == os.path.normpath(path) for d in problems):
-                continue
+            loaded[os.path.normpath(path)] = stack.name
             click.echo(
                 f"{path} ({stack.environment.name}): ok — {len(stack.actions)} actions, "
                 f"{len(stack.functions)} functions"
             )
+    # Stack files kept together (every stack under ./stacks, or a given file and the stack files in
+    # its folder) must have distinct names.
+    if stack_paths:
+        folders = dict.fromkeys(os.path.dirname(p) or "." for p in paths)
+        groups = [
+            [
+                *(p for p in discover_stacks(f) if os.path.dirname(p) == f),
+                *(p for p in paths if (os.path.dirname(p) or ".") == f),
+            ]
+            for f in folders
+        ]
+    else:
+        groups = [paths]
+    given = {os.path.normpath(p) for p in paths}
+    failed = given - set(loaded)  # already reported; not parsed again
+    problems.extend(
+        d
+        for group in groups
+        for d in duplicate_stack_names([p for p in group if os.path.normpath(p) not in failed], loaded)
+        if os.path.normpath(d.file) in given
+    )
     if problems:
         raise InputError(list(dict.fromkeys(problems)))
 

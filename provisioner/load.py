@@ -247,37 +247,52 @@ def environment_names(path: str) -> list[str | None]:
     return [None]
 
 
-def duplicate_stack_names(paths: list[str]) -> list[Problem]:
+def duplicate_stack_names(paths: list[str], known: Mapping[str, str] | None = None) -> list[Problem]:
     """Stack files that share one ``stack:`` name, each named with the others.
 
     Two such files share one state and one ownership marker, so each plans (with ``prune``) to
-    delete what the other declares. Files that cannot be read are skipped: loading reports them.
+    delete what the other declares. ``known`` gives names already loaded (by normalised path), so
+    no file is parsed twice; files that cannot be read are skipped: loading reports them.
     """
-    named: dict[str, list[tuple[str, int | None]]] = {}
+    named: dict[str, list[str]] = {}
     for path in dict.fromkeys(os.path.normpath(p) for p in paths):
-        try:
-            doc, _ = read_document(path)
-        except InputError:
-            continue
-        name = doc.get("stack") if isinstance(doc, CommentedMap) else None
-        if isinstance(name, str) and name:
-            named.setdefault(name, []).append((path, _line_of(doc, "stack")))
+        name = (known or {}).get(path)
+        if name is None:
+            try:
+                doc, _ = read_document(path)
+            except InputError:
+                continue
+            found = doc.get("stack") if isinstance(doc, CommentedMap) else None
+            name = found if isinstance(found, str) else None
+        if name:
+            named.setdefault(name, []).append(path)
     problems: list[Problem] = []
     for name, places in named.items():
         if len(places) < 2:
             continue
-        for path, line in places:
-            others = ", ".join(p for p, _ in places if p != path)
+        for path in places:
+            others = ", ".join(p for p in places if p != path)
             problems.append(
                 Problem(
                     path,
-                    line,
+                    _stack_line(path),
                     "stack",
                     f"the stack name {name!r} is also used by {others}; stack names must be unique (the files "
                     "would share one state and ownership, and each would prune what the other declares)",
                 )
             )
     return problems
+
+
+def _stack_line(path: str) -> int | None:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, 1):
+                if re.match(r"stack\s*:", line):
+                    return number
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def load_stack(path: str, environment: str | None = None) -> Stack:
