@@ -559,17 +559,36 @@ def rollback(
     )
 
 
+# The names of provisioner/sandbox/awsmodel.py's BEHAVIOURS (kept here so --help imports nothing heavy).
+AWS_BEHAVIOURS = ("iam_propagation", "lambda_states", "lambda_limits", "pool_revalidation", "pool_tiers")
+
+
 @cli.command()
 @click.option("--state-dir", "sandbox_dir", metavar="DIR", help="Save the sandbox here on exit and load it on start.")
+@click.option(
+    "--without",
+    "without",
+    multiple=True,
+    type=click.Choice(["all", *AWS_BEHAVIOURS]),
+    help="Switch off a modelled AWS behaviour (repeatable; also $HOOKCTL_SANDBOX_AWS_OFF).",
+)
 @pass_runtime
-def sandbox(rt: Runtime, sandbox_dir: str | None) -> None:
-    """Run the local sandbox (Auth0 emulator + moto) on 127.0.0.1 until Ctrl-C."""
+def sandbox(rt: Runtime, sandbox_dir: str | None, without: tuple[str, ...]) -> None:
+    """Run the local sandbox (Auth0 emulator + moto) on 127.0.0.1 until Ctrl-C.
+
+    In front of moto the sandbox behaves as AWS does where moto does not: IAM
+    propagation, Lambda states, Lambda limits, UpdateUserPool re-validation and
+    feature plans (tiers), with realistic durations.
+    """
     import time
     from pathlib import Path
 
+    from .sandbox.awsmodel import BEHAVIOURS, AwsBehaviours
     from .sandbox.run import Sandbox
 
-    box = Sandbox(state_dir=Path(sandbox_dir) if sandbox_dir else None).start()
+    behaviours = AwsBehaviours.from_environment()
+    behaviours = behaviours.without(*(BEHAVIOURS if "all" in without else without))
+    box = Sandbox(state_dir=Path(sandbox_dir) if sandbox_dir else None, aws_behaviours=behaviours).start()
     try:
         click.echo("# The hookctl sandbox is running. Paste these into another shell:")
         for key, value in sorted(box.environment().items()):

@@ -117,3 +117,5 @@ def moto_endpoint() -> Iterator[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("NO_COLOR", "1")
+    # The sandbox models AWS's delays (provisioner/sandbox/awsmodel.py); the suite runs them 20× faster.
+    os.environ.setdefault("HOOKCTL_SANDBOX_TIME_SCALE", "0.05")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth0 import Auth0Emulator, EmulatorConfig
+from .awsmodel import SETTLE_PATH, AwsBehaviours, ModelledMotoServer
 
 REGION = "us-east-1"
 POOL_NAME = "hookctl-sandbox"
@@ -31,6 +32,8 @@ class Sandbox:
     state_dir: Path | None = None
     region: str = REGION
     auth0_config: EmulatorConfig = field(default_factory=EmulatorConfig)
+    # Real AWS behaviours in front of moto (awsmodel.py): all on unless switched off.
+    aws_behaviours: AwsBehaviours = field(default_factory=AwsBehaviours.from_environment)
     auth0: Auth0Emulator | None = None
     pool_id: str = ""
     _moto: Any = None
@@ -40,16 +43,13 @@ class Sandbox:
         # Real accounts have AWS managed policies (AWSLambdaBasicExecutionRole); moto loads
         # them only when asked, before its IAM backend is first used.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
         auth0_dir = self.state_dir / "auth0" if self.state_dir else None
         if auth0_dir is not None:
             auth0_dir.mkdir(parents=True, exist_ok=True)
         self.auth0 = Auth0Emulator(self.auth0_config, state_dir=auth0_dir).start()
         restored = self._restore_aws()
         quiet_moto_logs()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
+        self._moto = ModelledMotoServer(self.aws_behaviours).start()
         host, port = self._moto.get_host_and_port()
         self._endpoint = f"http://{host}:{port}"
         if not restored:
@@ -79,6 +79,12 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def settle(self) -> None:
+        """Let every role propagate and every function finish its update now (set-up done by hand)."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self._endpoint}{SETTLE_PATH}", method="POST"), timeout=10)
 
     def environment(self) -> dict[str, str]:
         """What to export so hookctl (or any AWS / httpx program) talks to the sandbox."""

@@ -196,6 +196,7 @@ def _unmanaged_aws(w: World) -> None:
         ],
     }
     role = iam.create_role(RoleName="someone-elses-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    w.box.settle()  # set-up by hand: let the role propagate (the sandbox models IAM's delay)
     w.unmanaged_arn = lam.create_function(
         FunctionName=UNMANAGED_FUNCTION,
         Runtime="nodejs22.x",

@@ -418,6 +418,7 @@ def seed_legacy(box: Sandbox) -> str:
         ],
     }
     role = iam.create_role(RoleName="legacy-gate", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    box.settle()  # set-up by hand: let the role propagate (the sandbox models IAM's delay)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.mjs", "export const handler = async (event) => event;\n")
@@ -432,6 +433,7 @@ def seed_legacy(box: Sandbox) -> str:
         Code={"S3Bucket": bucket, "S3Key": "uploads/gate.zip"},
         Environment={"Variables": {"API_KEY": LEGACY_KEY, "STAGE": "sandbox"}},
     )["FunctionArn"]
+    box.settle()  # and let the new function leave Pending
     account = arn.split(":")[4]
     lam.add_permission(
         FunctionName=LEGACY_FUNCTION,
