@@ -299,6 +299,7 @@ def package_function(
     if cached is not None:
         sha, size, files = cached
         say(f"{fn.address}: unchanged, cached build {digest[:12]}")
+        check_lambda_size(fn, zip_path)
         return LambdaArtifact(fn.address, zip_path, sha, digest, size, files)
 
     with tempfile.TemporaryDirectory(prefix=".build-", dir=cache_dir, ignore_cleanup_errors=True) as build:
@@ -327,7 +328,41 @@ def package_function(
         "files": list(files),
     }
     _write_atomically(sidecar_path, lambda fh: fh.write(_canonical_json(sidecar, indent=1).encode("utf-8")))
+    check_lambda_size(fn, zip_path)
     return LambdaArtifact(fn.address, zip_path, sha, digest, size, files)
+
+
+# Lambda quotas (Lambda developer guide, "Lambda quotas"): a zip sent in the request itself is at most
+# 50 MB, and a function's code unzipped at most 250 MB. Caught here, at plan time, not by CreateFunction.
+MAX_DIRECT_UPLOAD = 50 * 1024 * 1024
+MAX_UNZIPPED = 250 * 1024 * 1024
+
+
+def check_lambda_size(
+    fn: Function, zip_path: str, *, max_zip: int = MAX_DIRECT_UPLOAD, max_unzipped: int = MAX_UNZIPPED
+) -> None:
+    """Refuse a build Lambda would refuse: too large to upload directly, or too large unzipped."""
+    size = os.path.getsize(zip_path)
+    with zipfile.ZipFile(zip_path) as archive:
+        unzipped = sum(info.file_size for info in archive.infolist())
+    where = f"{fn.origin.file}:{fn.origin.line}: {fn.origin.field}.dependencies"
+    if unzipped > max_unzipped:
+        raise BuildError(
+            fn.address,
+            f"the code is {_megabytes(unzipped)} unzipped; Lambda accepts at most {_megabytes(max_unzipped)} ({where})",
+            hint="Trim the function's dependencies (or move them to a Lambda layer).",
+        )
+    if size > max_zip:
+        raise BuildError(
+            fn.address,
+            f"the zip is {_megabytes(size)}; Lambda accepts at most {_megabytes(max_zip)} in the request ({where})",
+            hint="Trim the function's dependencies; hookctl uploads zips directly and does not stage them "
+            "in S3, so a larger function cannot be deployed with it.",
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 # -- dependency installs ----------------------------------------------------------------

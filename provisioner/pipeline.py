@@ -34,6 +34,7 @@ from .model import Action, Function, SecretRef, Stack
 from .package import package_action, package_function
 from .plan import Operation, Plan, ResourceChange
 from .providers.base import Context, Live, Provider, SecretDigest
+from .providers.cognito_plan import ENVIRONMENT_HINT, environment_problem, json_size
 from .render import Rendered, render_all
 from .secrets import Secret, SecretResolver, key_id, migrate_legacy_digests, secret_hash
 from .state import Backend, LocalBackend, State
@@ -116,6 +117,17 @@ def validate_stack(stack_path: str, environment: str | None) -> Stack:
     missing = [p for entry in entries for ref in entry.secrets if (p := resolver.check_local(ref)) is not None]
     if missing:
         raise InputError(missing)
+    # Lambda's 4 KB environment: what is known locally (plain variables, env and file secrets)
+    # must already fit; plan adds the secret references' size once their ARNs are known.
+    problems = []
+    for fn in stack.functions:
+        local = [ref for ref in fn.secrets if ref.source in ("env", "file")]
+        sizes = {(fn.address, ref.name): json_size(resolver.resolve(ref).reveal()) for ref in local}
+        problem = environment_problem(fn, {}, {name: size for (_, name), size in sizes.items()})
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise InputError(problems, hint=ENVIRONMENT_HINT)
     return stack
 
 
@@ -134,8 +146,9 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     migrate_legacy_digests(state.resources, secrets, state.salt, state.digest_key)
     digests: dict[str, dict[str, SecretDigest]] = {}
     for (address, name), secret in secrets.items():
-        digest = secret_hash(secret.reveal(), state.digest_key)
-        digests.setdefault(address, {})[name] = SecretDigest(address, name, digest)
+        value = secret.reveal()
+        digest = secret_hash(value, state.digest_key)
+        digests.setdefault(address, {})[name] = SecretDigest(address, name, digest, size=json_size(value))
     artifacts = package_all(stack, rendered, options)
     providers = factory(stack)
     changes: list[ResourceChange] = []

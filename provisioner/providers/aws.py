@@ -20,16 +20,15 @@ sandbox — there is no test-only path here):
 
 Calls a plan makes (the read budget), for F functions declared, P pools:
 
-- ``lambda:ListFunctions``: one paginated call for every function (50 a page);
-  never a GetFunction per function. It returns configuration, CodeSha256 and
-  the description, where hookctl keeps its build digest.
+- ``lambda:GetFunction``: one per function the stack declares (configuration, CodeSha256, the
+  description where hookctl keeps its build digest, and the tags that prove ownership). Never
+  ``ListFunctions``: it returns every function of the region with its environment in plaintext.
+- ``tag:GetResources``: only with ``prune: true``, one paginated call for the functions tagged
+  with this stack environment, each then read with GetFunction (as is each function the state
+  records and the stack no longer declares).
 - ``cognito-idp:DescribeUserPool``: one per pool (the environment's pools and
   pools the state still records triggers on).
 - ``lambda:GetPolicy``: one per function hookctl manages that exists.
-- ``lambda:ListTags``: only where ownership must be proven — a declared
-  function that exists but that the state does not record (a fresh runner),
-  and, with ``prune: true``, functions named like this stack's that the state
-  does not record. Zero on a runner whose state is current.
 - ``iam:ListRoles`` (one, paginated, by hookctl's path for the stack
   environment) plus ``ListAttachedRolePolicies`` and ``GetRolePolicy`` per
   role, only when a function's role is hookctl's to create, or with prune.
@@ -58,7 +57,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from .. import catalog
 from ..diff import Resource
@@ -68,6 +67,7 @@ from ..plan import Operation, ResourceChange
 from ..secrets import secret_hash
 from .base import Client, Context, Live, Provider, http_timeout
 from .cognito_plan import (
+    ENVIRONMENT_HINT,
     MAX_DESCRIPTION,
     PROVIDER,
     SENDER_TRIGGERS,
@@ -90,6 +90,7 @@ from .cognito_plan import (
     cognito_statements,
     desired_function_doc,
     desired_role_doc,
+    environment_problem,
     function_arn,
     lambda_config_mismatches,
     live_function_doc,
@@ -103,6 +104,7 @@ from .cognito_plan import (
     secret_resource_arns,
     settings_changes,
     skip_covered_deletes,
+    tier_problem,
     update_request,
     with_marker,
 )
@@ -124,9 +126,21 @@ T = TypeVar("T")
 
 # Lambda accepts a zip of at most 50 MB in the request itself; larger ones go through S3.
 MAX_DIRECT_UPLOAD = 50 * 1024 * 1024
-# A role IAM has just created can take seconds before Lambda may assume it.
-ROLE_PROPAGATION_SECONDS = 60.0
-ROLE_NOT_READY = ("cannot be assumed by Lambda", "does not have permissions to call")
+# How long a Lambda write is retried while IAM and Lambda settle, and how long hookctl waits for a
+# function to become ready: terraform-provider-aws's lambdaPropagationTimeout (5 minutes,
+# internal/service/lambda/consts.go), used by retryFunctionOp for CreateFunction and
+# UpdateFunctionConfiguration and by AddPermission (internal/service/lambda/function.go, permission.go).
+LAMBDA_PROPAGATION_SECONDS = 300.0
+# A role IAM has just created can take seconds before Lambda may assume it (retryFunctionOp's messages).
+ROLE_NOT_READY = (
+    "The role defined for the function cannot be assumed by Lambda",
+    "The provided execution role does not have permissions",
+)
+# ResourceConflictException also means "exists already" (CreateFunction, AddPermission); only these are transient:
+# a function still Pending after its creation, or an update in progress (LastUpdateStatus InProgress).
+FUNCTION_BUSY = ("An update is in progress", "currently in the following state")
+FIRST_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 5.0
 
 
 class LambdaCognitoClient(Client):
@@ -156,15 +170,16 @@ class LambdaCognitoClient(Client):
         session: boto3.session.Session,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        waiter_delay: int = 1,
-        waiter_max_attempts: int = 300,
-        role_propagation_seconds: float = ROLE_PROPAGATION_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        waiter_delay: float = FIRST_RETRY_DELAY,
+        propagation_seconds: float = LAMBDA_PROPAGATION_SECONDS,
     ) -> None:
         self.session = session
         self.sleep = sleep
+        self.clock = clock
+        # First pause between polls of a function that is not ready yet (then ×1.5, at most 5 s).
         self.waiter_delay = waiter_delay
-        self.waiter_max_attempts = waiter_max_attempts
-        self.role_propagation_seconds = role_propagation_seconds
+        self.propagation_seconds = propagation_seconds
         # "service:Operation" -> number of API calls made (retries of one call count once).
         self.calls: collections.Counter[str] = collections.Counter()
         self._clients: dict[str, Any] = {}
@@ -211,6 +226,10 @@ class LambdaCognitoClient(Client):
     def sts(self) -> STSClient:
         return self._aws("sts")
 
+    @property
+    def tagging(self) -> Any:  # no type stubs installed for the Resource Groups Tagging API
+        return self._aws("resourcegroupstaggingapi")
+
     def writes(self) -> dict[str, int]:
         """Calls that are not reads (Get/List/Describe), e.g. to prove a re-apply wrote nothing."""
         return {name: n for name, n in self.calls.items() if not _is_read(name)}
@@ -220,12 +239,24 @@ class LambdaCognitoClient(Client):
         return cast(T, self._maybe(call, resource, fn, missing=(), redact=redact))
 
     def _maybe(
-        self, call: str, resource: str, fn: Callable[[], T], *, missing: Iterable[str], redact: Iterable[str] = ()
+        self,
+        call: str,
+        resource: str,
+        fn: Callable[[], T],
+        *,
+        missing: Iterable[str],
+        redact: Iterable[str] = (),
+        settling: bool = False,
     ) -> T | None:
-        """``fn()`` with botocore errors translated; None when the error code is one of ``missing``."""
+        """``fn()`` with botocore errors translated; None when the error code is one of ``missing``.
+
+        With ``settling``, an error that only says IAM or Lambda has not settled yet raises ``_Settling``.
+        """
         try:
             return fn()
         except ClientError as exc:
+            if settling and _is_settling(exc):
+                raise _Settling(_translate(exc, call, resource, redact), _code(exc)) from None
             if _code(exc) in set(missing):
                 return None
             raise _translate(exc, call, resource, redact) from None
@@ -251,6 +282,33 @@ class LambdaCognitoClient(Client):
             return found
 
         return self._call("ListFunctions", f"the functions of {self.region}", run)
+
+    def get_function(self, name: str, resource: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """A function's configuration and tags (one GetFunction), or None when there is no such function."""
+        answer = self._maybe(
+            "GetFunction", resource, lambda: self.lambda_.get_function(FunctionName=name), missing=[_NOT_FOUND]
+        )
+        if answer is None:
+            return None
+        return dict(answer["Configuration"]), dict(answer.get("Tags") or {})
+
+    def tagged_functions(self, tags: Mapping[str, str]) -> list[str]:
+        """ARNs of the region's Lambda functions carrying all ``tags`` (Resource Groups Tagging API).
+
+        GetResources answers ARNs and tags only — never a function's configuration or environment.
+        """
+
+        def run() -> list[str]:
+            found: list[str] = []
+            pages = self.tagging.get_paginator("get_resources").paginate(
+                TagFilters=[{"Key": k, "Values": [v]} for k, v in sorted(tags.items())],
+                ResourceTypeFilters=["lambda:function"],
+            )
+            for page in pages:
+                found.extend(str(m["ResourceARN"]) for m in page.get("ResourceTagMappingList", []))
+            return found
+
+        return self._call("GetResources", f"the functions tagged {_tag_text(tags)}", run)
 
     def list_tags(self, arn: str, resource: str) -> dict[str, str]:
         return dict(self._call("ListTags", resource, lambda: self.lambda_.list_tags(Resource=arn)).get("Tags", {}))
@@ -477,8 +535,6 @@ class LambdaCognitoClient(Client):
         resource = f"{address} ({name})"
         code = _read_zip(address, zip_path, code_sha256)
         redact = list(environment.values())
-        waited = 0.0
-        delay = 1.0
         # Runtime and architecture are checked by the loader; the stubs type them as literals.
         request: dict[str, Any] = {
             "FunctionName": name,
@@ -494,39 +550,22 @@ class LambdaCognitoClient(Client):
             "Tags": tags,
             "Publish": False,
         }
-        answer: Mapping[str, Any]
-        while True:
+
+        def create() -> Mapping[str, Any]:
             try:
-                answer = self.lambda_.create_function(**request)
-                break
+                return self.lambda_.create_function(**request)
             except ClientError as exc:
                 message = str(exc.response.get("Error", {}).get("Message", ""))
-                if (
-                    _code(exc) == "InvalidParameterValueException"
-                    and any(m in message for m in ROLE_NOT_READY)
-                    and waited < self.role_propagation_seconds
-                ):
-                    # IAM is eventually consistent: a role made a moment ago is not yet assumable.
-                    self.sleep(delay)
-                    waited += delay
-                    delay = min(delay * 2, 8.0)
-                    continue
                 if _code(exc) == _CONFLICT and "already exist" in message:
                     # botocore retries a CreateFunction whose answer was lost; the retry then finds the
                     # function the first attempt made. Adopt it only if it is exactly that function.
                     adopted = self._created_function(request, code_sha256, resource)
                     if adopted is not None:
-                        answer = adopted
-                        break
-                raise _translate(exc, "CreateFunction", resource, redact) from None
-            except ParamValidationError:
-                raise ProviderError(
-                    PROVIDER, "CreateFunction", resource, "the request could not be sent (parameters not shown)"
-                ) from None
-            except BotoCoreError as exc:
-                # A timeout or a dropped connection after botocore's retries: its text names the endpoint only.
-                raise ProviderError(PROVIDER, "CreateFunction", resource, f"{type(exc).__name__}: {exc}") from None
-        self._wait("function_active_v2", name, resource)
+                        return adopted
+                raise
+
+        answer = self._settling("CreateFunction", resource, create, redact=redact)
+        self._wait_ready(name, resource)
         return {"FunctionArn": answer["FunctionArn"], "CodeSha256": answer["CodeSha256"]}
 
     def _created_function(self, request: Mapping[str, Any], code_sha256: str, resource: str) -> dict[str, Any] | None:
@@ -557,8 +596,8 @@ class LambdaCognitoClient(Client):
             "Architectures": [architecture],
             "Publish": False,
         }
-        answer = self._call("UpdateFunctionCode", resource, lambda: self.lambda_.update_function_code(**request))
-        self._wait("function_updated_v2", name, resource)
+        answer = self._settling("UpdateFunctionCode", resource, lambda: self.lambda_.update_function_code(**request))
+        self._wait_ready(name, resource)
         if answer.get("CodeSha256") not in (None, code_sha256):
             raise ProviderError(
                 PROVIDER,
@@ -595,13 +634,13 @@ class LambdaCognitoClient(Client):
                 request[key] = value
         if environment is not None:
             request["Environment"] = {"Variables": environment}
-        answer = self._call(
+        answer = self._settling(
             "UpdateFunctionConfiguration",
             resource,
             lambda: self.lambda_.update_function_configuration(**request),
             redact=(environment or {}).values(),
         )
-        self._wait("function_updated_v2", name, resource)
+        self._wait_ready(name, resource)
         return {"FunctionArn": answer["FunctionArn"]}
 
     def delete_function(self, *, address: str, name: str) -> dict[str, Any]:
@@ -610,25 +649,65 @@ class LambdaCognitoClient(Client):
         )
         return {}
 
-    def _wait(self, waiter_name: str, name: str, resource: str) -> None:
-        waiter = self.lambda_.get_waiter(waiter_name)  # type: ignore[call-overload]
-        try:
-            waiter.wait(
-                FunctionName=name, WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_max_attempts}
+    def _settling(
+        self,
+        call: str,
+        resource: str,
+        fn: Callable[[], T],
+        *,
+        redact: Iterable[str] = (),
+        missing: Iterable[str] = (),
+    ) -> T:
+        """``fn()``, retried while IAM and Lambda settle, for up to ``propagation_seconds``.
+
+        Retried: a role IAM made moments ago that Lambda cannot assume yet, and a function that is
+        still Pending or has an update in progress (ResourceConflictException) — the cases
+        terraform-provider-aws's retryFunctionOp retries for lambdaPropagationTimeout. Waiting here,
+        inside the client, lets an executor overlap the waits of independent functions.
+        """
+        deadline = self.clock() + self.propagation_seconds
+        delay = FIRST_RETRY_DELAY
+        while True:
+            try:
+                return cast(T, self._maybe(call, resource, fn, missing=missing, redact=redact, settling=True))
+            except _Settling as exc:
+                if self.clock() + delay > deadline:
+                    raise exc.error from None
+                log.info("%s: %s not possible yet (%s); retrying in %.1f s", resource, call, exc.reason, delay)
+                self.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    def _wait_ready(self, name: str, resource: str) -> None:
+        """Poll until the function is Active and its last update finished (Lambda's function states)."""
+        deadline = self.clock() + self.propagation_seconds
+        delay = self.waiter_delay
+        while True:
+            config = self._call(
+                "GetFunctionConfiguration", resource, lambda: self.lambda_.get_function_configuration(FunctionName=name)
             )
-        except WaiterError as exc:  # before BotoCoreError, its base class
-            last: Mapping[str, Any] = exc.last_response if isinstance(exc.last_response, Mapping) else {}
-            config = last.get("Configuration") or {}
-            reason = config.get("LastUpdateStatusReason") or config.get("StateReason") or exc.kwargs.get("reason")
-            raise ProviderError(
-                PROVIDER,
-                "GetFunction",
-                resource,
-                f"the function did not become ready: {reason}",
-                hint="Check the function in the Lambda console; apply again once it is fixed.",
-            ) from None
-        except BotoCoreError as exc:
-            raise ProviderError(PROVIDER, "GetFunction", resource, f"{type(exc).__name__}: {exc}") from None
+            state, update = config.get("State"), config.get("LastUpdateStatus")
+            if state == "Failed" or update == "Failed":
+                reason = config.get("LastUpdateStatusReason") or config.get("StateReason") or "no reason given"
+                raise ProviderError(
+                    PROVIDER,
+                    "GetFunctionConfiguration",
+                    resource,
+                    f"the function did not become ready: {reason}",
+                    hint="Check the function in the Lambda console; apply again once it is fixed.",
+                )
+            if state in (None, "Active", "Inactive") and update in (None, "Successful"):
+                return
+            if self.clock() + delay > deadline:
+                raise ProviderError(
+                    PROVIDER,
+                    "GetFunctionConfiguration",
+                    resource,
+                    f"the function is still State {state}, LastUpdateStatus {update} after "
+                    f"{self.propagation_seconds:.0f} s",
+                    hint="Check the function in the Lambda console, then apply again.",
+                )
+            self.sleep(delay)
+            delay = min(max(delay, 0.01) * 1.5, MAX_RETRY_DELAY)
 
     # -- permissions ----------------------------------------------------------------------
     def add_permission(
@@ -659,7 +738,8 @@ class LambdaCognitoClient(Client):
                 SourceAccount=source_account,
             )
 
-        added = self._maybe("AddPermission", resource, add, missing=["ResourceConflictException"])
+        # Missing means "the statement id exists"; a busy function (Pending, update in progress) is waited for.
+        added = self._settling("AddPermission", resource, add, missing=[_CONFLICT])
         if added is None:
             # The statement id exists already (an earlier apply that died, say): keep it if it is the same grant.
             statements = cognito_statements(self.function_policy(function_name, resource))
@@ -674,7 +754,7 @@ class LambdaCognitoClient(Client):
                     resource,
                     lambda: self.lambda_.remove_permission(FunctionName=function_name, StatementId=statement_id),
                 )
-                self._call("AddPermission", resource, add)
+                self._settling("AddPermission", resource, add)
         return {"StatementId": statement_id}
 
     def remove_permission(self, *, address: str, function_name: str, statement_id: str) -> dict[str, Any]:
@@ -827,6 +907,27 @@ def _trust_policy(services: list[str]) -> dict[str, Any]:
     }
 
 
+class _Settling(Exception):
+    """An error that only says IAM or Lambda has not settled yet; ``error`` is what to raise if it persists."""
+
+    def __init__(self, error: ProviderError, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+
+
+def _is_settling(exc: ClientError) -> bool:
+    code = _code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    if code == "InvalidParameterValueException":
+        return any(m in message for m in ROLE_NOT_READY)
+    return code == _CONFLICT and any(m in message for m in FUNCTION_BUSY)
+
+
+def _tag_text(tags: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items()))
+
+
 def _is_read(name: str) -> bool:
     operation = name.split(":", 1)[-1]
     return operation.startswith(("Get", "List", "Describe"))
@@ -899,7 +1000,8 @@ class CognitoProvider(Provider):
         *,
         session: boto3.session.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        waiter_delay: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        waiter_delay: float = FIRST_RETRY_DELAY,
     ) -> CognitoProvider:
         """A provider for the stack's environment: region from ``cognito.region``, else boto3's chain."""
         if session is None:
@@ -917,7 +1019,7 @@ class CognitoProvider(Provider):
                 f"the AWS region for {stack.name}/{stack.environment.name} is not a region name like eu-west-1",
                 hint="Check cognito.region in the environment, or AWS_REGION / AWS_DEFAULT_REGION.",
             )
-        return cls(LambdaCognitoClient(session, sleep=sleep, waiter_delay=waiter_delay))
+        return cls(LambdaCognitoClient(session, sleep=sleep, clock=clock, waiter_delay=waiter_delay))
 
     def client(self) -> LambdaCognitoClient:
         return self._client
@@ -928,25 +1030,23 @@ class CognitoProvider(Provider):
         names = Names.of(stack)
         c = self._client
         pools = self._read_pools(ctx)
-        listed = c.list_functions()
-        partition, account = self._account(pools, listed)
-        by_name = {str(cfg["FunctionName"]): cfg for cfg in listed}
         declared = {names.function(fn.name): fn for fn in stack.functions}
-
+        # Only the functions this stack declares, by name: ListFunctions would return every function
+        # of the region with its environment in plaintext, other teams' secrets included.
         owned: dict[str, dict[str, Any]] = {}
         conflicts: list[str] = []
         for physical, fn in declared.items():
-            cfg = by_name.get(physical)
-            if cfg is None:
-                continue
             address = address_function(fn.name)
-            if not self._recorded(ctx, address, cfg):
-                tags = c.list_tags(cfg["FunctionArn"], f"{address} ({physical})")
-                if not names.owns(tags):
-                    conflicts.append(f"{address}: function {physical} {_owner(tags)}")
-                    continue
+            found = c.get_function(physical, f"{address} ({physical})")
+            if found is None:
+                continue
+            cfg, tags = found
+            if not self._recorded(ctx, address, cfg) and not names.owns(tags):
+                conflicts.append(f"{address}: function {physical} {_owner(tags)}")
+                continue
             owned[fn.name] = cfg
-        orphans = self._orphans(ctx, names, listed, declared) if stack.prune else {}
+        orphans = self._orphans(ctx, names, declared) if stack.prune else {}
+        partition, account = self._account(pools, [*owned.values(), *orphans.values()])
 
         live = Live(conflicts=conflicts)
         live.target = {
@@ -1035,7 +1135,7 @@ class CognitoProvider(Provider):
                 views[name] = PoolView.of(name, found)
         return views
 
-    def _account(self, pools: Mapping[str, PoolView], listed: list[dict[str, Any]]) -> tuple[str, str]:
+    def _account(self, pools: Mapping[str, PoolView], listed: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
         for arn in [v.arn for v in pools.values()] + [str(f["FunctionArn"]) for f in listed]:
             parts = arn_parts(arn)
             if parts:
@@ -1048,26 +1148,31 @@ class CognitoProvider(Provider):
         entry = ctx.state.get(address)
         return isinstance(entry, Mapping) and entry.get("arn") == cfg.get("FunctionArn")
 
-    def _orphans(
-        self, ctx: Context, names: Names, listed: list[dict[str, Any]], declared: Mapping[str, Function]
-    ) -> dict[str, dict[str, Any]]:
-        """Functions this stack environment owns that it no longer declares (read only with prune)."""
+    def _orphans(self, ctx: Context, names: Names, declared: Mapping[str, Function]) -> dict[str, dict[str, Any]]:
+        """Functions this stack environment owns that it no longer declares (read only with prune).
+
+        Candidates are what the state records and what carries this stack environment's tags
+        (Resource Groups Tagging API, so a runner without state finds them too); each is then read
+        by name, and one the state does not record counts only if its own tags say it is ours.
+        """
         recorded = {
             str(e.get("arn")): str(e["function"])
             for e in ctx.state.values()
-            if isinstance(e, Mapping) and e.get("kind") == "function"
+            if isinstance(e, Mapping) and e.get("kind") == "function" and e.get("arn")
         }
+        candidates = dict.fromkeys([*recorded, *self._client.tagged_functions(names.tags_filter())])
         declared_logical = {fn.name for fn in declared.values()}
         found: dict[str, dict[str, Any]] = {}
-        for cfg in listed:
-            physical = str(cfg["FunctionName"])
+        for arn in candidates:
+            physical = arn.split(":function:", 1)[-1].split(":", 1)[0]
             if physical in declared:
                 continue
+            got = self._client.get_function(physical, f"function {physical}")
+            if got is None:
+                continue
+            cfg, tags = got
             logical = recorded.get(str(cfg["FunctionArn"]))
             if logical is None:
-                if not physical.startswith(names.prefix):
-                    continue
-                tags = self._client.list_tags(cfg["FunctionArn"], f"function {physical}")
                 if not names.owns(tags):
                     continue
                 logical = tags.get(TAG_FUNCTION) or physical
@@ -1196,6 +1301,13 @@ class CognitoProvider(Provider):
         secret_arns = facts["secret_arns"]
         out: dict[str, Resource] = {}
         senders: dict[str, dict[str, str]] = {}
+        # Feature plans first: a trigger the pool cannot take stops the plan before anything is made.
+        refused = [p for fn in stack.functions for pt in fn.triggers if (p := tier_problem(pt, pools[pt.pool]))]
+        if refused:
+            raise InputError(
+                refused,
+                hint="Upgrade the pool's feature plan (UserPoolTier), or use lambda_version V1_0.",
+            )
         for fn in stack.functions:
             check_environment(fn)
             address = address_function(fn.name)
@@ -1223,6 +1335,10 @@ class CognitoProvider(Provider):
                 )
             hashes = {name: d.hash for name, d in ctx.secrets.get(address, {}).items()}
             doc = desired_function_doc(fn, artifact.digest, role, secret_arns, hashes)
+            sizes = {name: d.size for name, d in ctx.secrets.get(address, {}).items()}
+            too_big = environment_problem(fn, doc["secret_refs"], sizes)
+            if too_big is not None:
+                raise InputError([too_big], hint=ENVIRONMENT_HINT)
             if len(with_marker(fn.description, artifact.digest)) > MAX_DESCRIPTION:
                 raise InputError(
                     [

@@ -47,6 +47,8 @@ class SecretDigest:
     address: str
     name: str
     hash: str
+    # Bytes the value takes inside a JSON string (Lambda's environment limit counts them); not secret.
+    size: int = 0
 
     def placeholder(self) -> SecretValue:
         return SecretValue(self.address, self.name, self.hash)

@@ -43,7 +43,7 @@ from typing import Any
 from .. import catalog
 from ..diff import Resource
 from ..errors import InputError, Problem
-from ..model import Function, SecretRef, Stack
+from ..model import Function, PoolTrigger, SecretRef, Stack
 from ..plan import CREATE, DELETE, Operation, Ref, ResourceChange, SecretValue
 from ..secrets import secret_hash
 
@@ -139,6 +139,10 @@ class Names:
             TAG_ENVIRONMENT: self.environment,
             TAG_FUNCTION: logical,
         }
+
+    def tags_filter(self) -> dict[str, str]:
+        """The tags every function of this stack environment carries (to find them by tag)."""
+        return {TAG_MANAGED: "true", TAG_STACK: self.stack, TAG_ENVIRONMENT: self.environment}
 
     def owns(self, tags: Mapping[str, str]) -> bool:
         return (
@@ -246,6 +250,7 @@ class PoolView:
     lambda_config: Mapping[str, Any]
     last_modified: str | None
     digest: str
+    tier: str | None = None  # UserPoolTier: LITE, ESSENTIALS or PLUS (None: not reported)
 
     @classmethod
     def of(cls, name: str, pool: Mapping[str, Any]) -> PoolView:
@@ -256,6 +261,7 @@ class PoolView:
             lambda_config=dict(pool.get("LambdaConfig") or {}),
             last_modified=last_modified(pool),
             digest=pool_digest(pool),
+            tier=str(pool["UserPoolTier"]) if pool.get("UserPoolTier") else None,
         )
 
     def to_fact(self) -> dict[str, Any]:
@@ -265,11 +271,42 @@ class PoolView:
             "lambda_config": _plain(self.lambda_config),
             "last_modified": self.last_modified,
             "digest": self.digest,
+            "tier": self.tier,
         }
 
     @classmethod
     def from_fact(cls, name: str, fact: Mapping[str, Any]) -> PoolView:
-        return cls(name, fact["id"], fact["arn"], fact["lambda_config"], fact["last_modified"], fact["digest"])
+        return cls(
+            name,
+            fact["id"],
+            fact["arn"],
+            fact["lambda_config"],
+            fact["last_modified"],
+            fact["digest"],
+            fact.get("tier"),
+        )
+
+
+# PreTokenGeneration event versions V2_0 (access token customisation) and V3_0 (machine-to-machine)
+# need the Essentials or Plus feature plan; a Lite pool refuses them (FeatureUnavailableInTierException).
+# Cognito developer guide, "Pre token generation Lambda trigger" and "User pool feature plans".
+ADVANCED_TOKEN_VERSIONS = frozenset({"V2_0", "V3_0"})
+TIERS_WITH_ADVANCED_TOKENS = frozenset({"ESSENTIALS", "PLUS"})
+
+
+def tier_problem(pt: PoolTrigger, view: PoolView) -> Problem | None:
+    """A trigger the pool's feature plan cannot take, as a stack-file problem (None when it can)."""
+    if pt.trigger != "PreTokenGeneration" or (pt.lambda_version or "V1_0") not in ADVANCED_TOKEN_VERSIONS:
+        return None
+    if view.tier is None or view.tier in TIERS_WITH_ADVANCED_TOKENS:
+        return None
+    return Problem(
+        pt.origin.file,
+        pt.origin.line,
+        f"{pt.origin.field}.lambda_version",
+        f"PreTokenGeneration {pt.lambda_version} needs the Essentials or Plus feature plan; pool {view.name} "
+        f"({view.user_pool_id}) is on {view.tier}",
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -454,6 +491,40 @@ def check_environment(fn: Function) -> None:
             )
     if problems:
         raise InputError(problems)
+
+
+# Lambda quotas: "the total size of all environment variables doesn't exceed 4 KB", measured on the
+# variables as JSON (the refusal quotes "String measured: {...}").
+LAMBDA_ENVIRONMENT_LIMIT = 4 * 1024
+ENVIRONMENT_HINT = (
+    "Lambda's environment holds at most 4 KB in total. Declare large values as Secrets Manager or SSM "
+    "secrets (passed by reference, read by the function at cold start) instead of env or file secrets."
+)
+
+
+def json_size(value: str) -> int:
+    """Bytes ``value`` takes inside a JSON string (escapes included, quotes not)."""
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def environment_problem(fn: Function, references: Mapping[str, str], secret_sizes: Mapping[str, int]) -> Problem | None:
+    """Would the function's Environment.Variables exceed Lambda's 4 KB? (Sizes only; never values.)"""
+    variables: dict[str, str] = dict(fn.environment)
+    variables.update({f"{SECRET_ENV_PREFIX}{name}": ref for name, ref in references.items()})
+    # A stand-in of the secret's size: the measure needs lengths, never the value.
+    variables.update({name: "x" * size for name, size in secret_sizes.items()})
+    total = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if total <= LAMBDA_ENVIRONMENT_LIMIT:
+        return None
+    secrets = sum(size for size in secret_sizes.values())
+    where = fn.origin
+    return Problem(
+        where.file,
+        where.line,
+        f"{where.field}.environment",
+        f"the function's environment would be {total} bytes (secret values {secrets} of them); "
+        f"Lambda accepts at most {LAMBDA_ENVIRONMENT_LIMIT} in total",
+    )
 
 
 def desired_function_doc(

@@ -64,10 +64,11 @@ def test_reapply__nothing_changed__plan_empty_and_no_writes(aws: World, two_pool
     assert again.plan.changes == ()
     assert aws.apply(again) == []
     assert aws.writes == {}
-    # The plan's read budget: one ListFunctions, one DescribeUserPool per pool, one GetPolicy per
-    # managed function, and no ListTags: the state proves ownership.
+    # The plan's read budget: one GetFunction per declared function (never ListFunctions, which
+    # would return other teams' environments), one DescribeUserPool per pool, one GetPolicy per
+    # managed function.
     assert aws.calls == {
-        "lambda:ListFunctions": 1,
+        "lambda:GetFunction": 2,
         "cognito-idp:DescribeUserPool": 2,
         "lambda:GetPolicy": 2,
     }
@@ -78,7 +79,9 @@ def test_plan__fresh_runner_without_state__proves_ownership_by_tags(aws: World, 
     shutil.rmtree(aws.tmp / "state")
     again = aws.plan()
     assert again.plan.changes == ()
-    assert aws.calls["lambda:ListTags"] == 2
+    # GetFunction carries the tags: ownership needs no extra call.
+    assert aws.calls["lambda:GetFunction"] == 2
+    assert "lambda:ListTags" not in aws.calls and "lambda:ListFunctions" not in aws.calls
 
 
 def test_plan__config_changed__updates_configuration_only(aws: World, two_pools: dict[str, str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,11 @@ class World:
         self.secretsmanager = self.session.client("secretsmanager")
         self.providers: list[CognitoProvider] = []
         self.stack_path = tmp / "stack.yaml"
+        # What hookctl waits with; tests/aws/test_real_behaviours.py gives it a fake clock.
+        self.sleep: Callable[[float], None] = _no_sleep
+        self.clock: Callable[[], float] = time.monotonic
+        # botocore event handlers for hookctl's sessions (test_permissions.py signs around a moto bug).
+        self.session_hooks: list[tuple[str, Callable[..., Any]]] = []
 
     # -- set-up -------------------------------------------------------------------------
     def pool(self, name: str = "main", **settings: Any) -> str:
@@ -68,8 +75,12 @@ class World:
         target = stack.environment.cognito
         core = botocore.session.get_session()
         core.register_component("data_loader", _LOADER)
+        for event, handler in self.session_hooks:
+            core.register(event, handler)
         session = boto3.session.Session(botocore_session=core, region_name=target.region if target else None)
-        provider = CognitoProvider.from_environment(stack, session=session, waiter_delay=0, sleep=_no_sleep)
+        provider = CognitoProvider.from_environment(
+            stack, session=session, waiter_delay=0, sleep=self.sleep, clock=self.clock
+        )
         self.providers.append(provider)
         return [provider]
 

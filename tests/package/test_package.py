@@ -39,6 +39,7 @@ from provisioner.package import (
     Auth0Artifact,
     BuildError,
     LambdaArtifact,
+    check_lambda_size,
     code_sha256,
     function_digest,
     handler_file,
@@ -854,3 +855,32 @@ def test_public_pypi__six__byte_identical(tmp_path: Any) -> None:
     second = package_function(fn, make_rendered(fn), str(tmp_path / "b"))
     assert "six.py" in first.files
     assert zip_bytes(first) == zip_bytes(second)
+
+
+# -- Lambda's size limits, caught at plan time -------------------------------------------
+
+
+def _zip_with(tmp_path: Any, name: str, payload: bytes) -> str:
+    path = str(tmp_path / name)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("index.mjs", payload)
+    return path
+
+
+def test_check_lambda_size__unzipped_over_limit__refused_naming_function_and_limit(tmp_path: Any) -> None:
+    fn = make_function(name="big")
+    path = _zip_with(tmp_path, "big.zip", b"\0" * 4096)  # compresses to a few bytes
+    with pytest.raises(BuildError, match="4096 bytes unzipped; Lambda accepts at most 4095 bytes") as info:
+        check_lambda_size(fn, path, max_unzipped=4095)
+    assert "stack.yaml:1: cognito.functions.big.dependencies" in str(info.value)
+    check_lambda_size(fn, path, max_unzipped=4096)  # at the limit: accepted
+
+
+def test_check_lambda_size__zip_over_direct_upload_limit__refused_with_what_to_do(tmp_path: Any) -> None:
+    fn = make_function(name="big")
+    path = _zip_with(tmp_path, "big.zip", os.urandom(2048))  # does not compress
+    size = os.path.getsize(path)
+    with pytest.raises(BuildError, match="in the request") as info:
+        check_lambda_size(fn, path, max_zip=size - 1)
+    assert info.value.hint is not None and "S3" in info.value.hint
+    check_lambda_size(fn, path, max_zip=size)

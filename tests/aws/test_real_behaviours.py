@@ -1,0 +1,307 @@
+"""Real AWS behaviours, reproduced in front of moto (provisioner/sandbox/awsmodel.py), and hookctl converging.
+
+Every test runs against a ``ModelledMotoServer`` whose clock is a fake one that only hookctl's own
+waiting moves: the durations are AWS's realistic ones (a role unusable for 8 s, a function Pending for
+2 s), yet no test sleeps. Each proves: the layer refused or delayed as AWS does, hookctl's first apply
+converged anyway, the re-plan is empty, and nothing exists twice or went missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from provisioner.errors import ApplyError, InputError
+from provisioner.pipeline import validate_stack
+from provisioner.sandbox.awsmodel import AwsBehaviours, ModelledMotoServer
+
+from .world import World, function_arn
+
+
+class FakeClock:
+    """Time that passes only when hookctl sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Clocked:
+    """The layer's clock, swapped for a fresh FakeClock in every test."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+
+    def __call__(self) -> float:
+        return self.clock()
+
+
+_CLOCK = Clocked()
+
+
+@pytest.fixture(scope="module")
+def modelled() -> Iterator[ModelledMotoServer]:
+    # Realistic durations (the defaults), every behaviour on.
+    with ModelledMotoServer(AwsBehaviours(), clock=_CLOCK) as server:
+        yield server
+
+
+@pytest.fixture
+def real(aws: World, modelled: ModelledMotoServer, monkeypatch: pytest.MonkeyPatch) -> World:
+    """``aws`` (an empty moto account), reached through the behaviour layer with a fake clock."""
+    assert modelled.layer is not None
+    modelled.layer.reset()
+    modelled.layer.behaviours = AwsBehaviours()
+    _CLOCK.clock = FakeClock()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", modelled.endpoint)
+    world = World(aws.tmp)
+    world.sleep = _CLOCK.clock.sleep
+    world.clock = _CLOCK.clock
+    return world
+
+
+def refused(server: ModelledMotoServer, operation: str, code: str) -> int:
+    assert server.layer is not None
+    return server.layer.refused[(operation, code)]
+
+
+def with_role(stack: str, role: str) -> str:
+    return stack.replace("trigger: PreSignUp", f"role: {role}\n          trigger: PreSignUp")
+
+
+CREATED_ROLE = """
+    stack: real
+    environments:
+      dev:
+        cognito:
+          region: eu-west-1
+          pools: {{main: {pool}}}
+    cognito:
+      functions:
+        gate:
+          template: cognito/pre-sign-up/auto-confirm-domain.py.j2
+          runtime: python3.13
+          vars: {{domains: [example.com]}}
+          environment: {{STAGE: one}}
+          trigger: PreSignUp
+    """
+
+
+@pytest.mark.managed_policies
+def test_apply__role_just_created__create_function_retried_until_lambda_can_assume_it(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    pool = real.pool()
+    real.write_stack(CREATED_ROLE.format(pool=pool))
+    real.plan_and_apply()
+    # The layer refused CreateFunction while the new role propagated (8 s): hookctl retried.
+    assert refused(modelled, "CreateFunction", "InvalidParameterValueException") >= 1
+    assert sum(_CLOCK.clock.slept) >= AwsBehaviours().role_propagation_seconds
+    assert real.function_names() == {"real-dev-gate"}
+    assert [r["RoleName"] for r in real.iam.list_roles(PathPrefix="/hookctl/")["Roles"]] == ["real-dev-gate"]
+    assert real.lambda_config(pool) == {"PreSignUp": function_arn("real-dev-gate")}
+    assert len(real.statements("real-dev-gate")) == 1
+    assert real.plan().plan.changes == ()
+
+
+@pytest.mark.managed_policies
+def test_apply__function_pending_then_updating__permission_and_updates_wait(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    pool = real.pool()
+    real.write_stack(CREATED_ROLE.format(pool=pool))
+    real.plan_and_apply()
+    # hookctl waited for Pending to end before AddPermission: the layer never had to refuse it.
+    assert refused(modelled, "AddPermission", "ResourceConflictException") == 0
+    assert real.calls["lambda:GetFunctionConfiguration"] >= 2
+    # Code and configuration change together: UpdateFunctionCode leaves LastUpdateStatus InProgress,
+    # and UpdateFunctionConfiguration meanwhile would meet ResourceConflictException.
+    real.edit_stack("STAGE: one", "STAGE: two")
+    real.edit_stack("domains: [example.com]", "domains: [example.org]")
+    planned = real.plan()
+    assert [op.method for op in planned.plan.operations] == ["update_function_code", "update_function_configuration"]
+    real.apply(planned)
+    assert refused(modelled, "UpdateFunctionConfiguration", "ResourceConflictException") == 0
+    assert real.configuration("real-dev-gate")["Environment"]["Variables"]["STAGE"] == "two"
+    assert real.configuration("real-dev-gate")["LastUpdateStatus"] in ("InProgress", "Successful")
+    assert real.plan().plan.changes == ()
+    assert real.function_names() == {"real-dev-gate"}
+
+
+def test_apply__given_role_created_moments_ago__update_configuration_retried(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    pool = real.pool()
+    first = real.role("first-role")
+    real.write_stack(with_role(CREATED_ROLE.format(pool=pool), first))
+    real.plan_and_apply()
+    _CLOCK.clock.now += 600  # everything settled
+    second = real.role("second-role")
+    real.edit_stack(first, second)
+    planned = real.plan()
+    assert [op.method for op in planned.plan.operations] == ["update_function_configuration"]
+    real.apply(planned)
+    # Refused while the second role propagated, then accepted: one function, now on the new role.
+    assert refused(modelled, "UpdateFunctionConfiguration", "InvalidParameterValueException") >= 1
+    assert real.configuration("real-dev-gate")["Role"] == second
+    assert real.plan().plan.changes == ()
+
+
+def test_apply__role_never_assumable__gives_up_after_five_minutes_naming_the_call(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    assert modelled.layer is not None
+    modelled.layer.behaviours = replace(AwsBehaviours(), role_propagation_seconds=3600.0)
+    pool = real.pool()
+    role = real.role("slow-role")
+    real.write_stack(with_role(CREATED_ROLE.format(pool=pool), role))
+    with pytest.raises(ApplyError, match=r"CreateFunction.*cannot be assumed by Lambda"):
+        real.plan_and_apply()
+    assert 300.0 - 5.0 <= sum(_CLOCK.clock.slept) <= 300.0
+    assert real.function_names() == set()
+
+
+@pytest.mark.managed_policies
+def test_apply__someone_elses_update_in_progress__update_and_permission_retried_on_conflict(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    main, partners = real.pool("main"), real.pool("partners")
+    stack = CREATED_ROLE.format(pool=main).replace(f"main: {main}", f"main: {main}, partners: {partners}")
+    real.write_stack(stack.replace("trigger: PreSignUp", "triggers: [{pool: main, trigger: PreSignUp}]"))
+    real.plan_and_apply()
+    _CLOCK.clock.now += 600
+
+    def someone_else_updates() -> None:
+        # An update that changes nothing hookctl compares, made by another tool moments ago.
+        timeout = real.configuration("real-dev-gate")["Timeout"]
+        real.lambda_.update_function_configuration(FunctionName="real-dev-gate", Timeout=timeout)
+        assert real.configuration("real-dev-gate")["LastUpdateStatus"] == "InProgress"
+
+    someone_else_updates()
+    real.edit_stack("STAGE: one", "STAGE: two")
+    real.plan_and_apply()
+    assert refused(modelled, "UpdateFunctionConfiguration", "ResourceConflictException") >= 1
+    assert real.configuration("real-dev-gate")["Environment"]["Variables"]["STAGE"] == "two"
+
+    _CLOCK.clock.now += 600
+    someone_else_updates()
+    real.edit_stack(
+        "[{pool: main, trigger: PreSignUp}]", "[{pool: main, trigger: PreSignUp}, {pool: partners, trigger: PreSignUp}]"
+    )
+    real.plan_and_apply()
+    assert refused(modelled, "AddPermission", "ResourceConflictException") >= 1
+    assert len(real.statements("real-dev-gate")) == 2
+    assert real.lambda_config(partners) == {"PreSignUp": function_arn("real-dev-gate")}
+    assert real.plan().plan.changes == ()
+    assert real.function_names() == {"real-dev-gate"}
+
+
+FILE_SECRET = """
+    stack: real
+    environments:
+      dev:
+        cognito:
+          region: eu-west-1
+          pools: {{main: {pool}}}
+    cognito:
+      functions:
+        gate:
+          template: cognito/pre-sign-up/auto-confirm-domain.py.j2
+          runtime: python3.13
+          vars: {{domains: [example.com]}}
+          trigger: PreSignUp
+          secrets:
+            CERTIFICATE: {{file: cert.pem}}
+    """
+
+
+@pytest.mark.managed_policies
+def test_plan__environment_over_4kb__refused_at_validate_and_plan_before_any_write(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    pool = real.pool()
+    # The layer refuses it as Lambda does.
+    role = real.role("plain-role")
+    _CLOCK.clock.now += 600
+    with pytest.raises(real.lambda_.exceptions.InvalidParameterValueException, match="exceeded the 4KB limit"):
+        real.lambda_.create_function(
+            FunctionName="direct",
+            Runtime="python3.13",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+            Environment={"Variables": {"BIG": "x" * 4100}},
+        )
+    secret = "-----BEGIN CERTIFICATE-----\n" + "A" * 4200 + "\n-----END CERTIFICATE-----\n"
+    (real.tmp / "cert.pem").write_text(secret)
+    real.write_stack(FILE_SECRET.format(pool=pool))
+    with pytest.raises(
+        InputError, match=r"stack\.yaml:\d+: cognito\.functions\.gate\.environment: .*at most 4096"
+    ) as v:
+        validate_stack(str(real.stack_path), "dev")
+    assert secret[30:60] not in str(v.value)
+    with pytest.raises(InputError, match="at most 4096"):
+        real.plan()
+    assert real.writes == {}
+    assert real.function_names() == set()
+
+    (real.tmp / "cert.pem").write_text(secret[:1000])
+    real.plan_and_apply()
+    assert real.function_names() == {"real-dev-gate"}
+    assert real.plan().plan.changes == ()
+
+
+TOKENS_V2 = """
+    stack: real
+    environments:
+      dev:
+        cognito:
+          region: eu-west-1
+          pools: {{main: {pool}}}
+    cognito:
+      functions:
+        claims:
+          template: cognito/post-authentication/log-sign-in.mjs.j2
+          runtime: nodejs22.x
+          triggers:
+            - {{pool: main, trigger: PreTokenGeneration, lambda_version: V2_0}}
+    """
+
+
+@pytest.mark.managed_policies
+def test_plan__token_v2_on_lite_pool__refused_before_any_role_or_function(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    pool = real.pool("main", UserPoolTier="LITE")
+    assert real.describe(pool)["UserPoolTier"] == "LITE"
+    # The layer refuses it as Cognito does.
+    arn = function_arn("anything")
+    with pytest.raises(real.cognito.exceptions.FeatureUnavailableInTierException):
+        real.cognito.update_user_pool(
+            UserPoolId=pool, LambdaConfig={"PreTokenGenerationConfig": {"LambdaArn": arn, "LambdaVersion": "V2_0"}}
+        )
+    real.write_stack(TOKENS_V2.format(pool=pool))
+    with pytest.raises(InputError, match=r"lambda_version: PreTokenGeneration V2_0 needs the Essentials or Plus") as e:
+        real.plan()
+    assert "is on LITE" in str(e.value)
+    assert real.writes == {}
+    assert real.function_names() == set()
+    assert real.iam.list_roles(PathPrefix="/hookctl/")["Roles"] == []
+
+    # On Essentials the same stack applies and converges.
+    real.cognito.update_user_pool(UserPoolId=pool, UserPoolTier="ESSENTIALS", MfaConfiguration="OFF")
+    real.plan_and_apply()
+    config = real.lambda_config(pool)
+    assert config["PreTokenGenerationConfig"] == {"LambdaArn": function_arn("real-dev-claims"), "LambdaVersion": "V2_0"}
+    assert real.describe(pool)["UserPoolTier"] == "ESSENTIALS"
+    assert real.plan().plan.changes == ()
+    assert real.function_names() == {"real-dev-claims"}
