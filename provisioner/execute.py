@@ -64,13 +64,24 @@ class Executor:
             except Exception as exc:  # an SDK error the client did not translate
                 raise ApplyError(op.description, _scrub(exc), done) from None
             self.results[op.id] = result if result is not None else {}
+            done.append(op.description)
             if op.record:
                 for address, values in op.record.items():
                     self.state.patch(address, self._resolve(values, op) if values is not None else None)
-                self.save(self.state)
-            done.append(op.description)
+                self._save(done)
             self.progress(f"[{index}/{total}] {op.description}: done ({self.clock() - started:.1f}s)")
         return done
+
+    def _save(self, done: list[str]) -> None:
+        try:
+            self.save(self.state)
+        except HookctlError as exc:
+            raise HookctlError(
+                f"{exc.message}. Applied but not recorded in the state: {done[-1]}"
+                + (f" (recorded before it: {'; '.join(done[:-1])})" if done[:-1] else ""),
+                hint="Free space (or fix access to the state), then run plan: hookctl finds what it owns by "
+                "its live markers and tags, and shows anything the state lacks before applying again.",
+            ) from None
 
     def _client(self, op: Operation) -> Client:
         client = self.clients.get(op.provider)

@@ -920,6 +920,18 @@ class _Loader:
                     description=description,
                 )
             )
+        # IAM role names are case-insensitive (IAM User Guide, "IAM identifiers": "names must be
+        # unique ... not distinguished by case"), and each function gets a role named after it.
+        lowered: dict[str, str] = {}
+        for fn in functions:
+            other = lowered.setdefault(fn.name.lower(), fn.name)
+            if other != fn.name:
+                self.problem(
+                    fn.origin.line,
+                    fn.origin.field,
+                    f"function {fn.name!r} differs from {other!r} only in case; "
+                    "their IAM roles would collide (IAM names are case-insensitive)",
+                )
         seen: dict[tuple[str, str], str] = {}
         for fn in functions:
             for pt in fn.triggers:

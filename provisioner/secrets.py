@@ -153,12 +153,18 @@ class SecretResolver:
         if ref.source == "file":
             path = ref.locator if os.path.isabs(ref.locator) else os.path.join(self.base_dir, ref.locator)
             try:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read(MAX_SECRET_FILE_BYTES + 1)
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_SECRET_FILE_BYTES + 1)
             except OSError as exc:
                 raise _Missing(f"cannot read secret file {ref.locator}: {exc.strerror}") from None
-            if len(text) > MAX_SECRET_FILE_BYTES:
+            if len(data) > MAX_SECRET_FILE_BYTES:
                 raise _Missing(f"secret file {ref.locator} is larger than 64 KiB")
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # Position only: the bytes around it are the secret.
+                where = f"invalid byte at offset {exc.start}"
+                raise _Missing(f"secret file {ref.locator} is not UTF-8 text ({where})") from None
             return text.rstrip("\n")
         if self.aws_fetcher is None:
             self.aws_fetcher = aws_fetcher(self.region)

@@ -25,6 +25,11 @@ from typing import Any
 
 from .errors import HookctlError, LockError
 
+
+class StateWriteError(HookctlError):
+    """The state could not be written; what was applied before is then not recorded."""
+
+
 STATE_FORMAT = "hookctl-state"
 STATE_VERSION = 1
 
@@ -164,15 +169,22 @@ class LocalBackend(Backend):
         return State.from_json(data, self.path)
 
     def write(self, state: State) -> None:
-        os.makedirs(self.dir, exist_ok=True)
-        state.serial += 1
+        """Atomically: a temporary file beside the state, synced, then renamed over it. On any
+        failure (a full disk) the temporary file is removed and the old state is left whole."""
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(state.to_json(), fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({**state.to_json(), "serial": state.serial + 1}, fh, indent=2, sort_keys=True)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise StateWriteError(f"cannot write state {self.path}: {exc.strerror or exc}") from None
+        state.serial += 1
 
     def acquire(self, operation: str) -> LockInfo:
         os.makedirs(self.dir, exist_ok=True)
