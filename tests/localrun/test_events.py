@@ -181,8 +181,7 @@ def test_auth0_event__pre_user_registration__user_not_created_yet() -> None:
 
 
 def test_auth0_handlers__every_trigger_has_its_export() -> None:
-    # Entity-bound triggers cannot be managed from a stack but still have sample events and handlers.
-    assert set(events.AUTH0_HANDLERS) == set(catalog.AUTH0_TRIGGERS | catalog.AUTH0_ENTITY_BOUND_TRIGGERS)
+    assert set(events.AUTH0_HANDLERS) == set(catalog.AUTH0_TRIGGERS)
 
 
 def test_merge__nested_overrides__lists_replaced_mappings_merged() -> None:
