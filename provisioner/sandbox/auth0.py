@@ -2103,6 +2103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deploy-settle", type=float, default=0.5, help="deploy settle window, s")
     parser.add_argument("--client-id", default="sandbox-client")
     parser.add_argument("--client-secret", help="default: random (persisted with --state-dir)")
+    parser.add_argument(
+        "--keep-secret-stamps",
+        action="store_true",
+        help="a PATCH without secrets keeps their updated_at (default: re-stamps them; undocumented either way)",
+    )
+    parser.add_argument(
+        "--syntax-check",
+        choices=("off", "auto", "node", "brackets"),
+        default="off",
+        help="fail builds of code that does not parse (default off: Auth0's build does not parse the code)",
+    )
+    parser.add_argument(
+        "--promote",
+        action="append",
+        default=[],
+        metavar="TRIGGER=VERSION",
+        help="add a new CURRENT version of a trigger at start, e.g. post-login=v4 (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -2115,9 +2133,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_seconds=args.latency / 1000.0,
         build_seconds=args.build_seconds,
         deploy_settle_seconds=args.deploy_settle,
+        restamp_secrets_on_patch=not args.keep_secret_stamps,
+        syntax_check=args.syntax_check,
         verbose=args.verbose,
     )
-    emulator = Auth0Emulator(config, state_dir=args.state_dir).start()
+    emulator = Auth0Emulator(config, state_dir=args.state_dir)
+    for promotion in args.promote:
+        trigger_id, _, version = promotion.partition("=")
+        if not any(t.id == trigger_id and t.version == version for t in emulator.tenant.triggers):
+            emulator.tenant.promote_trigger(trigger_id, version)
+    emulator.start()
     token = emulator.issue_token()
     print(f"domain:        {emulator.domain}")
     print(f"ca file:       {emulator.ca_file}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -294,3 +295,80 @@ def test_build_errors__read_from_a_failed_version_through_the_api(h: Harness) ->
     live = h.factory(None)[0].client().get_action(created.id, "deployed-broken")
     assert live.status == "failed"
     assert build_failure(live) == "No matching version found for crypto@17.7.1."
+
+
+def test_tenant_listing_v9_and_v10__actions_target_v10_and_converge(make_harness: Callable[..., Harness]) -> None:
+    others = tuple(t for t in DEFAULT_TRIGGERS if t.id != "post-user-registration")
+    runtimes = ("node18-actions", "node22")
+    h = make_harness(
+        triggers=(
+            TriggerSpec("post-user-registration", "v9", "AVAILABLE", runtimes, "node22"),
+            TriggerSpec("post-user-registration", "v10", "AVAILABLE", runtimes, "node22"),
+            *others,
+        )
+    )
+    h.apply()
+    for name in ("slack-new-user", "store-user-id"):
+        assert h.action(name).supported_trigger == {"id": "post-user-registration", "version": "v10"}
+    assert h.plan().plan.empty
+    assert sorted(a.name for a in h.emu.tenant.actions.values()) == sorted(
+        ["slack-new-user", "store-user-id", "deny-tls-fingerprints"]
+    )
+
+
+def test_emulator_command__switches_for_these_behaviours(tmp_path: Path) -> None:
+    """`python -m provisioner.sandbox.auth0` can promote a trigger version and keep secret stamps."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provisioner.sandbox.auth0", "--promote", "post-login=v4", "--keep-secret-stamps"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: dict[str, str] = {}
+        while "token" not in lines:
+            key, _, value = proc.stdout.readline().partition(":")
+            lines[key.strip()] = value.strip()
+        import ssl
+
+        context = ssl.create_default_context(cafile=lines["ca file"])
+
+        def call(method: str, path: str, body: object = None) -> Any:
+            request = urllib.request.Request(
+                f"https://{lines['domain']}/api/v2{path}",
+                data=None if body is None else json.dumps(body).encode(),
+                method=method,
+                headers={"authorization": f"Bearer {lines['token']}", "content-type": "application/json"},
+            )
+            with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+                return json.load(answer)
+
+        statuses = {
+            t["version"]: t["status"] for t in call("GET", "/actions/triggers")["triggers"] if t["id"] == "post-login"
+        }
+        assert statuses["v4"] == "CURRENT" and statuses["v3"] == "DEPRECATED"
+        created = call(
+            "POST",
+            "/actions/actions",
+            {
+                "name": "a",
+                "supported_triggers": [{"id": "post-login", "version": "v4"}],
+                "code": "exports.onExecutePostLogin = async () => {};",
+                "secrets": [{"name": "S", "value": "v"}],
+            },
+        )
+        patched = call("PATCH", f"/actions/actions/{created['id']}", {"code": "// changed\n"})
+        assert patched["secrets"] == created["secrets"]  # --keep-secret-stamps
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
