@@ -438,6 +438,11 @@ class Imported:
     notes: list[str] = field(default_factory=list)  # warnings worth reading; never a value
 
     @property
+    def kept_plain(self) -> list[tuple[str, str]]:
+        """(variable, address) of every Lambda variable imported as plain: its value is in the stack."""
+        return [(key, f.address) for f in self.functions for key, _value in f.environment]
+
+    @property
     def env_secrets(self) -> list[tuple[str, str]]:
         """(environment variable, what it is for) of every env-sourced secret."""
         rows: list[tuple[str, str]] = []
@@ -826,6 +831,20 @@ _SECRET_VALUE_HINTS = (
     re.compile(r"\b(gh[pousr]_[0-9A-Za-z]{20,}|github_pat_)"),  # GitHub tokens
     re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # Google API keys
     re.compile(r"[?&](sig|signature|token|key|secret|code|password|access_token|api_key)=", re.IGNORECASE),
+    # key=value settings that carry a credential (ADO.NET / ODBC / JDBC connection strings,
+    # libpq's "password=..."), wherever they sit in the value.
+    re.compile(
+        r"(^|[\s;&?,])(password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key|"
+        r"account[_-]?key|shared[_-]?access[_-]?key|client[_-]?secret)\s*[=:]",
+        re.IGNORECASE,
+    ),
+    # Connection strings and database URLs, with or without a password in them.
+    re.compile(r"(^|;)\s*(server|data source|host|hostname|endpoint|accountname)\s*=[^;]*;", re.IGNORECASE),
+    re.compile(
+        r"^(mongodb(\+srv)?|postgres(ql)?|mysql|mariadb|redis|rediss|amqps?|mssql|sqlserver|jdbc:[a-z]+)://",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\bbearer\s+\S{8,}", re.IGNORECASE),
 )
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
 

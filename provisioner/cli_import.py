@@ -151,6 +151,13 @@ def import_command(
         width = max(len(var) for var, _ in rows)
         for var, what in rows:
             click.echo(f"  {var.ljust(width)}  {what}{'' if os.environ.get(var) else '  (not set)'}")
+    kept = imported.kept_plain
+    if kept:
+        # Every value that went into the stack file, so a reviewer checks each before it reaches git.
+        click.echo("Kept as plain variables (their values are in the stack file; --secret VAR if one is a secret):")
+        width = max(len(var) for var, _ in kept)
+        for var, address in kept:
+            click.echo(f"  {var.ljust(width)}  {address}")
     if then_adopt:
         _adopt_and_report(ctx, path, environment, auto_approve)
     else:
