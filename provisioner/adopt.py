@@ -1165,9 +1165,12 @@ def plan_adoption(stack_path: str, environment: str | None, factory: ProviderFac
     tags, records, reasons = _function_ownership(stack, providers, backend.read())
     if reasons:
         raise NotAdoptable(reasons)
-    # Adopting is the explicit act that makes nobody's same-named actions this stack's.
+    # Adopting is the explicit act that makes nobody's same-named actions this stack's, and writes
+    # their secrets (nothing records their values yet).
     planning = dataclasses.replace(
-        options, backend=lambda _stack: _Prerecorded(backend, records), extra={**options.extra, "adopting": True}
+        options,
+        backend=lambda _stack: _Prerecorded(backend, records),
+        extra={**options.extra, "adopting": True, "unknown_secrets": "send"},
     )
     planned = compute_plan(stack_path, environment, lambda _stack: providers, planning)
     reasons = check_adoption(planned.plan, stack)

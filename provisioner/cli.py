@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .cli_options import env_option, stack_option, target_option
+from .cli_options import env_option, stack_option, target_option, unknown_secrets_option
 from .errors import AbortedError, HookctlError, InputError, Problem
 from .providers import providers_for
 
@@ -37,7 +37,7 @@ class Runtime:
         if not self.quiet:
             click.echo(message, err=True)
 
-    def options(self, targets: tuple[str, ...] = ()) -> Any:
+    def options(self, targets: tuple[str, ...] = (), unknown_secrets: str | None = None) -> Any:
         from .pipeline import Options
 
         return Options(
@@ -46,6 +46,7 @@ class Runtime:
             build_dir=os.environ.get("HOOKCTL_BUILD_DIR", ".hookctl/build"),
             targets=targets,
             progress=self.progress,
+            extra={"unknown_secrets": unknown_secrets} if unknown_secrets else {},
         )
 
 
@@ -195,6 +196,7 @@ def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir
     type=click.IntRange(1, 32),
     help="With --all-environments: how many environments to plan at once.",
 )
+@unknown_secrets_option
 @pass_runtime
 def plan(
     rt: Runtime,
@@ -207,6 +209,7 @@ def plan(
     as_markdown: bool,
     all_environments: bool,
     parallelism: int,
+    unknown_secrets: str | None,
 ) -> None:
     """Show what apply would change. Reads the live systems; writes nothing to them."""
     from . import output
@@ -217,9 +220,11 @@ def plan(
     if all_environments:
         if out_file or environment:
             raise click.UsageError("--all-environments plans every environment; it takes no -e or --out")
-        _plan_all(rt, pick_stack(stack_path), targets, detailed_exitcode, as_json, as_markdown, parallelism)
+        _plan_all(
+            rt, pick_stack(stack_path), targets, detailed_exitcode, as_json, as_markdown, parallelism, unknown_secrets
+        )
         return
-    planned = compute_plan(pick_stack(stack_path), environment, providers_for, rt.options(targets))
+    planned = compute_plan(pick_stack(stack_path), environment, providers_for, rt.options(targets, unknown_secrets))
     the_plan = planned.plan
     if out_file:
         _write_plan(out_file, the_plan)
@@ -242,6 +247,7 @@ def _plan_all(
     as_json: bool,
     as_markdown: bool,
     parallelism: int,
+    unknown_secrets: str | None = None,
 ) -> None:
     from . import output
     from .load import environment_names
@@ -249,7 +255,7 @@ def _plan_all(
     from .plan import plan_to_json
 
     names = [e for e in environment_names(path) if e]
-    results = plan_environments(path, names, providers_for, lambda: rt.options(targets), parallelism)
+    results = plan_environments(path, names, providers_for, lambda: rt.options(targets, unknown_secrets), parallelism)
     failed = [(env, r) for env, r in results if isinstance(r, HookctlError)]
     if as_json:
         doc = {
@@ -408,6 +414,7 @@ def _check_operations(path: str, saved: Any, planned: Any) -> None:
 @env_option
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
+@unknown_secrets_option
 @pass_runtime
 def apply(
     rt: Runtime,
@@ -416,6 +423,7 @@ def apply(
     environment: str | None,
     targets: tuple[str, ...],
     auto_approve: bool,
+    unknown_secrets: str | None,
 ) -> None:
     """Apply a saved PLANFILE exactly, or plan, confirm and apply.
 
@@ -433,6 +441,7 @@ def apply(
         auto_approve,
         destroy=bool(saved and saved.destroy),
         planfile=planfile,
+        unknown_secrets=unknown_secrets,
     )
 
 
@@ -463,16 +472,19 @@ def _run_apply(
     *,
     destroy: bool,
     planfile: str | None = None,
+    unknown_secrets: str | None = None,
 ) -> None:
     from . import output
     from .load import load_stack
     from .pipeline import apply_plan, backend_for, check_fresh, check_invocation, compute_plan
 
     if saved is not None:
-        check_invocation(saved, stack_path, environment, targets, planfile or "PLANFILE")
+        check_invocation(saved, stack_path, environment, targets, planfile or "PLANFILE", unknown_secrets)
     path = pick_stack(stack_path or (saved.stack_path if saved else None))
     env = environment or (saved.environment if saved else None)
-    options = rt.options(targets or (saved.targets if saved else ()))
+    options = rt.options(
+        targets or (saved.targets if saved else ()), saved.unknown_secrets if saved else unknown_secrets
+    )
     options.destroy = destroy
     verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)

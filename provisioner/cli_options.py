@@ -40,3 +40,14 @@ def target_option(f: F) -> F:
         metavar="ADDRESS",
         help="Limit to this resource address (and what it depends on); repeatable.",
     )(f)
+
+
+def unknown_secrets_option(f: F) -> F:
+    return click.option(
+        "--unknown-secrets",
+        "unknown_secrets",
+        type=click.Choice(["keep", "send"]),
+        default=None,
+        help="A secret hookctl cannot compare (not recorded in state; Auth0 never returns values): keep the "
+        "live value (default) or send the stack's value. A saved plan applies with the choice it was made with.",
+    )(f)

@@ -29,6 +29,9 @@ def _field_line(change: ResourceChange, f: FieldChange) -> str:
     if f.path == "code":
         return f"~ code: {f.before or '(none)'} -> {f.after or '(none)'}"
     if f.sensitive:
+        if isinstance(f.before, str) and f.before.startswith("(unknown"):
+            # Not a value: what hookctl knows of a secret it cannot compare (see the change's reason).
+            return f"~ {f.path} = (sensitive) {f.before} -> the stack's value, sent again"
         if f.before is None:
             return f"+ {f.path} = (sensitive)"
         if f.after is None:

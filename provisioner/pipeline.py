@@ -164,7 +164,7 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         options.progress(f"Reading {provider.name} …")
         live = provider.read(ctx)
         desired = provider.desired(ctx, live)
-        found = diff(desired, live.resources, sorted(live.owned) if stack.prune else ())
+        found = _with_notes(diff(desired, live.resources, sorted(live.owned) if stack.prune else ()), live.notes)
         read.append((provider, ctx, found, desired, live))
         known |= set(desired) | set(live.resources)
         conflicts.extend(live.conflicts)
@@ -205,6 +205,7 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
         destroy=options.destroy,
         systems={provider.name: live.target for provider, _ctx, _found, _desired, live in read},
         secret_digests={a: {n: d.hash for n, d in sorted(named.items())} for a, named in sorted(digests.items())},
+        unknown_secrets=str(options.extra.get("unknown_secrets") or "keep"),
     )
     return Planned(stack, plan, state, backend, providers, secrets, rendered)
 
@@ -249,7 +250,12 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
 
 
 def check_invocation(
-    saved: Plan, stack_path: str | None, environment: str | None, targets: tuple[str, ...], planfile: str = "PLANFILE"
+    saved: Plan,
+    stack_path: str | None,
+    environment: str | None,
+    targets: tuple[str, ...],
+    planfile: str = "PLANFILE",
+    unknown_secrets: str | None = None,
 ) -> None:
     """``-s``/``-e``/``--target`` given with a plan file must be the plan's own, checked before anything is read."""
     mismatches: list[str] = []
@@ -260,6 +266,10 @@ def check_invocation(
     if targets and tuple(targets) != tuple(saved.targets):
         shown = ", ".join(saved.targets) or "no --target"
         mismatches.append(f"--target {', '.join(targets)} (the plan was made with {shown})")
+    if unknown_secrets and unknown_secrets != saved.unknown_secrets:
+        mismatches.append(
+            f"--unknown-secrets {unknown_secrets} (the plan was made with --unknown-secrets {saved.unknown_secrets})"
+        )
     if mismatches:
         raise InputError(
             [Problem(planfile, None, "options", f"{m} does not match the plan") for m in mismatches],
@@ -421,6 +431,19 @@ def _doc_view(resource: Resource) -> dict[str, Any]:
 
     code = hashlib.sha256(resource.code.encode()).hexdigest() if resource.code is not None else None
     return {"doc": resource.doc, "code": code, "drift": resource.drift}
+
+
+def _with_notes(changes: list[ResourceChange], notes: Mapping[str, str]) -> list[ResourceChange]:
+    """A provider's notes join the reason of the resource's change, or stand alone as a no-op."""
+    out: list[ResourceChange] = []
+    for change in changes:
+        note = notes.get(change.address)
+        out.append(
+            dataclasses.replace(change, reason="; ".join(r for r in (change.reason, note) if r)) if note else change
+        )
+    changed = {c.address for c in changes}
+    out.extend(ResourceChange(a, planlib.NOOP, reason=n) for a, n in notes.items() if a not in changed)
+    return out
 
 
 def declared_addresses(stack: Stack) -> list[str]:

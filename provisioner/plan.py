@@ -101,6 +101,9 @@ class Plan:
     # The digest of every declared secret the plan resolved ({address: {name: hash}}), changed or
     # not: apply refuses if any value differs from the one the plan was made with.
     secret_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # What apply does with a secret it cannot compare (no digest in state, nothing live to hash):
+    # "keep" the live value, or "send" the stack's value (--unknown-secrets).
+    unknown_secrets: str = "keep"
 
     @property
     def empty(self) -> bool:
@@ -227,6 +230,7 @@ def plan_to_json(plan: Plan, *, digests: bool = True) -> dict[str, Any]:
         "destroy": plan.destroy,
         "systems": encode(plan.systems),
         "secret_digests": encode(plan.secret_digests, digests=digests),
+        "unknown_secrets": plan.unknown_secrets,
         "summary": plan.counts(),
         "changes": [
             {
@@ -325,6 +329,7 @@ def plan_from_json(data: Any) -> Plan:
         destroy=_get(data, "destroy", bool, "", False),
         systems=_nested(_get(data, "systems", dict, "", {}), "systems"),
         secret_digests=_nested(_get(data, "secret_digests", dict, "", {}), "secret_digests"),
+        unknown_secrets=_get(data, "unknown_secrets", str, "", "keep"),
     )
 
 

@@ -40,6 +40,9 @@ MAX_RETRIES = 6
 MARKER_RE = re.compile(r"^// hookctl: stack=(?P<stack>[\w.-]+) environment=(?P<env>[\w.-]+)\b.*\n")
 SECRET_UNKNOWN = "(unknown: not recorded in state)"
 SECRET_ROTATED = "(rotated outside hookctl)"
+# What a plan does with a secret it cannot compare (``--unknown-secrets``): keep the live value
+# (the default: unknown is not changed) or send the stack's value again.
+UNKNOWN_KEEP, UNKNOWN_SEND = "keep", "send"
 
 Sleep = Callable[[float], None]
 
@@ -902,7 +905,7 @@ class Auth0Provider(Provider):
         own = marker(stack.name, stack.environment.name)
         self._failed_drafts = set()
         for action in stack.actions:
-            out[action.address] = want = self._desired_action(ctx, action, own)
+            out[action.address] = want = self._desired_action(ctx, action, own, live)
             have = live.resources.get(action.address)
             found = self._actions.get(action.name)
             if found is not None and found.status == "failed" and have is not None and not compare(want, have):
@@ -934,11 +937,30 @@ class Auth0Provider(Provider):
                     out[address] = Resource(address, {"bindings": merge_bindings(labels, managed, [], False, set())})
         return out
 
-    def _desired_action(self, ctx: Context, action: Action, own: str) -> Resource:
+    def _desired_action(self, ctx: Context, action: Action, own: str, live: Live) -> Resource:
         artifact = ctx.artifacts[action.address]
         info = self._triggers.get(action.trigger)
         version = info.version if info else "v?"
         secrets = {n: d.hash for n, d in sorted(ctx.secrets.get(action.address, {}).items())}
+        have = live.resources.get(action.address)
+        unknown = [n for n in secrets if have is not None and have.doc.get("secrets", {}).get(n) == SECRET_UNKNOWN]
+        if unknown:
+            # Auth0 never returns a secret's value, and the state has no digest of it (a fresh runner):
+            # hookctl cannot tell whether it differs. That is unknown, not changed; the user chooses.
+            send = ctx.options.get("unknown_secrets") == UNKNOWN_SEND
+            if not send:
+                for name in unknown:
+                    secrets[name] = SECRET_UNKNOWN
+            live.notes[action.address] = (
+                f"secret {', '.join(unknown)} unknown: not recorded in state, and Auth0 never returns secret "
+                "values, so hookctl cannot compare "
+                + ("it" if len(unknown) == 1 else "them")
+                + (
+                    "; apply sends the stack's value (--unknown-secrets send)"
+                    if send
+                    else "; apply keeps the live value (--unknown-secrets send would send the stack's value)"
+                )
+            )
         doc = {
             "trigger": action.trigger,
             "trigger_version": version,

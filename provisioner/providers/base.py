@@ -85,6 +85,9 @@ class Live:
     # The systems this live view was read from (domain, account, region, pool ids): a saved plan
     # records them, and apply refuses a plan made against other ones.
     target: dict[str, Any] = field(default_factory=dict)
+    # Something the plan must say about a resource that is not a change (a secret hookctl cannot
+    # compare), by address: added to its change's reason, or shown as a no-op.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 class Client:

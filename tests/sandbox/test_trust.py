@@ -104,3 +104,27 @@ def test_rollback__asks_holds_the_lock_and_the_next_plan_shows_the_code_diff(
     refused = hk(env, cwd, "rollback", *target, "someone-elses", "--auto-approve")
     assert refused.returncode == 1 and "no hookctl stack owns it" in refused.stderr
     assert len(tenant.get_action(theirs.id).versions) == 1
+
+
+def test_fresh_runner__unknown_secret_kept_by_default_and_sent_only_when_asked(
+    world: tuple[Sandbox, dict[str, str], Path],
+) -> None:
+    box, env, cwd = world
+    assert box.auth0 is not None
+    target = ["-s", "stacks/example.yaml", "-e", "sandbox"]
+    assert hk(env, cwd, "apply", *target, "--auto-approve").returncode == 0
+    shutil.rmtree(cwd / "state")  # a fresh CI runner on local state
+    slack = box.auth0.tenant.find_action("slack-new-user")
+    assert slack is not None
+    versions = len(slack.versions)
+    drift = hk(env, cwd, "plan", *target, "--detailed-exitcode")
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert "secret SLACK_WEBHOOK_URL unknown: not recorded in state" in drift.stdout
+    assert "apply keeps the live value" in drift.stdout and "(changed)" not in drift.stdout
+    assert hk(env, cwd, "plan", *target, "--unknown-secrets", "send", "--out", "send.json").returncode == 0
+    mismatch = hk(env, cwd, "apply", "send.json", "--unknown-secrets", "keep")
+    assert mismatch.returncode == 1 and "--unknown-secrets keep (the plan was made with" in mismatch.stderr
+    sent = hk(env, cwd, "apply", "send.json")
+    assert sent.returncode == 0, sent.stderr
+    assert len(box.auth0.tenant.get_action(slack.id).versions) == versions + 1
+    assert hk(env, cwd, "plan", *target, "--detailed-exitcode").returncode == 0
