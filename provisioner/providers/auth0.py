@@ -951,16 +951,17 @@ class Auth0Provider(Provider):
             if not send:
                 for name in unknown:
                     secrets[name] = SECRET_UNKNOWN
-            live.notes[action.address] = (
-                f"secret {', '.join(unknown)} unknown: not recorded in state, and Auth0 never returns secret "
-                "values, so hookctl cannot compare "
-                + ("it" if len(unknown) == 1 else "them")
-                + (
-                    "; apply sends the stack's value (--unknown-secrets send)"
-                    if send
-                    else "; apply keeps the live value (--unknown-secrets send would send the stack's value)"
+            if not ctx.options.get("adopting"):  # adoption lists the secrets it writes in its own words
+                live.notes[action.address] = (
+                    f"secret {', '.join(unknown)} unknown: not recorded in state, and Auth0 never returns secret "
+                    "values, so hookctl cannot compare "
+                    + ("it" if len(unknown) == 1 else "them")
+                    + (
+                        "; apply sends the stack's value (--unknown-secrets send)"
+                        if send
+                        else "; apply keeps the live value (--unknown-secrets send would send the stack's value)"
+                    )
                 )
-            )
         doc = {
             "trigger": action.trigger,
             "trigger_version": version,
