@@ -49,6 +49,16 @@ class Runtime:
             extra={"unknown_secrets": unknown_secrets} if unknown_secrets else {},
         )
 
+    def reporter(self) -> Any:
+        """Live lines on a terminal; start, done and heartbeat lines otherwise; nothing with --quiet."""
+        from . import progress
+
+        if self.quiet:
+            return progress.Reporter()
+        if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+            return progress.LiveReporter(sys.stderr)
+        return progress.LineReporter(self.progress)
+
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -415,6 +425,13 @@ def _check_operations(path: str, saved: Any, planned: Any) -> None:
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @unknown_secrets_option
+@click.option(
+    "--parallelism",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many operations to run at once; each starts when those it depends on have finished.",
+)
 @pass_runtime
 def apply(
     rt: Runtime,
@@ -424,6 +441,7 @@ def apply(
     targets: tuple[str, ...],
     auto_approve: bool,
     unknown_secrets: str | None,
+    parallelism: int,
 ) -> None:
     """Apply a saved PLANFILE exactly, or plan, confirm and apply.
 
@@ -442,6 +460,7 @@ def apply(
         destroy=bool(saved and saved.destroy),
         planfile=planfile,
         unknown_secrets=unknown_secrets,
+        parallelism=parallelism,
     )
 
 
@@ -450,16 +469,28 @@ def apply(
 @env_option
 @target_option
 @click.option("--auto-approve", is_flag=True, help="Destroy without asking (required without a terminal).")
+@click.option(
+    "--parallelism",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="How many operations to run at once; each starts when those it depends on have finished.",
+)
 @pass_runtime
 def destroy(
-    rt: Runtime, stack_path: str | None, environment: str | None, targets: tuple[str, ...], auto_approve: bool
+    rt: Runtime,
+    stack_path: str | None,
+    environment: str | None,
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    parallelism: int,
 ) -> None:
     """Remove everything this stack and environment own, unbinding and detaching first.
 
     Shows the plan and asks first. Never touches what the stack does not own
     (other actions and bindings, other functions, the pool's own settings).
     """
-    _run_apply(rt, None, stack_path, environment, targets, auto_approve, destroy=True)
+    _run_apply(rt, None, stack_path, environment, targets, auto_approve, destroy=True, parallelism=parallelism)
 
 
 def _run_apply(
@@ -473,6 +504,7 @@ def _run_apply(
     destroy: bool,
     planfile: str | None = None,
     unknown_secrets: str | None = None,
+    parallelism: int = 10,
 ) -> None:
     from . import output
     from .load import load_stack
@@ -486,6 +518,8 @@ def _run_apply(
         targets or (saved.targets if saved else ()), saved.unknown_secrets if saved else unknown_secrets
     )
     options.destroy = destroy
+    options.parallelism = parallelism
+    options.reporter = rt.reporter()
     verb = "destroy" if destroy else "apply"
     stack = load_stack(path, env)
     backend = backend_for(stack, options)

@@ -84,13 +84,18 @@ class LockError(HookctlError):
 class ApplyError(HookctlError):
     """An operation failed mid-apply; says what failed and what already happened."""
 
-    def __init__(self, failed: str, cause: Exception, done: list[str]) -> None:
+    def __init__(
+        self, failed: str, cause: Exception, done: list[str], others: list[tuple[str, Exception]] | None = None
+    ) -> None:
         self.failed = failed
         self.cause = cause
         self.done = tuple(done)
+        # Operations running in parallel with the first failure may fail too: each is reported.
+        self.others = tuple(others or ())
         done_text = ", ".join(done) if done else "nothing"
+        also = "".join(f"\nAlso failed: {what}: {why}" for what, why in self.others)
         super().__init__(
-            f"{failed}: {cause}\nAlready done: {done_text}.",
+            f"{failed}: {cause}{also}\nAlready done: {done_text}.",
             hint="Fix the cause and run apply again: it picks up from the live state.",
         )
 

@@ -1,6 +1,7 @@
-"""Apply stage: run a ``Plan``'s operations against provider clients, in order.
+"""Apply stage: run a ``Plan``'s operations against provider clients, as a dependency graph.
 
-Resolves ``Ref``s from earlier results and ``SecretValue`` placeholders from
+Runs up to ``parallelism`` operations at once, each as soon as its dependencies have finished;
+resolves ``Ref``s from earlier results and ``SecretValue`` placeholders from
 freshly resolved secrets (refusing any whose keyed digest no longer matches the plan),
 calls only methods a client lists in ``OPERATIONS``, records state after every
 operation (so a crash loses nothing), and reports progress. I/O: provider
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from . import progress as progresslib
 from .errors import ApplyError, HookctlError, StaleError
 from .plan import Operation, Plan, Ref, SecretValue
 from .providers.base import Client
@@ -20,9 +23,21 @@ from .secrets import Secret, secret_hash
 from .state import State
 
 Progress = Callable[[str], None]
+DEFAULT_PARALLELISM = 10
+TICK_SECONDS = 1.0  # how often the reporter may redraw or beat while operations run
 
 
 class Executor:
+    """Runs a plan as a dependency graph, at most ``parallelism`` operations at a time.
+
+    An operation starts as soon as every operation it depends on has finished. Only the
+    calling thread touches results and state: it resolves an operation's ``Ref``s before
+    handing it to a worker, and records and saves state as each one finishes, before
+    reporting it done, so a kill at any moment loses at most what was running.
+    After the first failure no new operation starts; those running finish and are recorded,
+    and every failure is reported together.
+    """
+
     def __init__(
         self,
         clients: Mapping[str, Client],
@@ -32,6 +47,8 @@ class Executor:
         save: Callable[[State], None],
         progress: Progress = lambda _m: None,
         clock: Callable[[], float] = time.monotonic,
+        parallelism: int = DEFAULT_PARALLELISM,
+        reporter: progresslib.Reporter | None = None,
     ) -> None:
         self.clients = clients
         self.state = state
@@ -39,6 +56,8 @@ class Executor:
         self.save = save
         self.progress = progress
         self.clock = clock
+        self.parallelism = max(1, parallelism)
+        self.reporter = reporter or progresslib.LineReporter(progress, clock=clock)
         self.results: dict[str, Any] = {}
 
     def run(self, plan: Plan) -> list[str]:
@@ -48,29 +67,80 @@ class Executor:
         for op in plan.operations:
             for placeholder in _placeholders(op.params):
                 self._secret(placeholder, op)
-        done: list[str] = []
-        total = len(plan.operations)
-        for index, op in enumerate(plan.operations, 1):
-            started = self.clock()
-            self.progress(f"[{index}/{total}] {op.description} …")
+        operations = list(plan.operations)
+        total = len(operations)
+        index = {op.id: i for i, op in enumerate(operations)}
+        # Dependencies outside the plan (a --target cut) count as met, as they did in sequence.
+        # An operation also waits for every operation whose result its parameters refer to.
+        waiting_on = {
+            op.id: {d for d in (*op.depends_on, *_refs(op.params), *_refs(op.record)) if d in index and d != op.id}
+            for op in operations
+        }
+        pending = list(operations)  # not started, in plan order
+        finished: set[str] = set()
+        done: list[tuple[int, str]] = []
+        failures: list[tuple[int, str, Exception]] = []
+        running: dict[Future[Any], tuple[Operation, progresslib.Slot]] = {}
+        stop = False
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
             try:
-                client = self._client(op)
-                params = self._resolve(op.params, op)
-                result = getattr(client, op.method)(**params)
-            except StaleError:
-                raise
-            except HookctlError as exc:
-                raise ApplyError(op.description, exc, done) from exc
-            except Exception as exc:  # an SDK error the client did not translate
-                raise ApplyError(op.description, _scrub(exc), done) from None
-            self.results[op.id] = result if result is not None else {}
-            done.append(op.description)
-            if op.record:
-                for address, values in op.record.items():
-                    self.state.patch(address, self._resolve(values, op) if values is not None else None)
-                self._save(done)
-            self.progress(f"[{index}/{total}] {op.description}: done ({self.clock() - started:.1f}s)")
-        return done
+                while True:
+                    if not stop:
+                        for op in [o for o in pending if not waiting_on[o.id] - finished]:
+                            if len(running) >= self.parallelism:
+                                break
+                            pending.remove(op)
+                            slot = self.reporter.start(index[op.id] + 1, total, op.description)
+                            try:
+                                client = self._client(op)
+                                params = self._resolve(op.params, op)
+                            except HookctlError as exc:
+                                self.reporter.finish(slot, exc)
+                                failures.append((index[op.id], op.description, exc))
+                                stop = True
+                                break
+                            running[pool.submit(_call, client, op, params, slot)] = (op, slot)
+                    if not running:
+                        break
+                    ready, _ = wait(running, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+                    self.reporter.tick()
+                    for future in sorted(ready, key=lambda f: index[running[f][0].id]):
+                        op, slot = running.pop(future)
+                        try:
+                            result = future.result()
+                        except StaleError:
+                            raise
+                        except HookctlError as exc:
+                            failures.append((index[op.id], op.description, exc))
+                            self.reporter.finish(slot, exc)
+                            stop = True
+                            continue
+                        except Exception as exc:  # an SDK error the client did not translate
+                            failures.append((index[op.id], op.description, _scrub(exc)))
+                            self.reporter.finish(slot, exc)
+                            stop = True
+                            continue
+                        finished.add(op.id)
+                        done.append((index[op.id], op.description))
+                        self._record(op, result, [d for _, d in sorted(done)], op.description)
+                        self.reporter.finish(slot)
+                    if not pending and not running:
+                        break
+            finally:
+                self.reporter.close()
+        done_in_order = [description for _, description in sorted(done)]
+        if failures:
+            failures.sort(key=lambda f: f[0])
+            _, first, cause = failures[0]
+            raise ApplyError(first, cause, done_in_order, others=[(d, c) for _, d, c in failures[1:]])
+        return done_in_order
+
+    def _record(self, op: Operation, result: Any, done: list[str], last: str) -> None:
+        self.results[op.id] = result if result is not None else {}
+        if op.record:
+            for address, values in op.record.items():
+                self.state.patch(address, self._resolve(values, op) if values is not None else None)
+            self._save([*(d for d in done if d != last), last])
 
     def _save(self, done: list[str]) -> None:
         try:
@@ -117,6 +187,25 @@ class Executor:
                 hint="Run plan again to review the new value's effect.",
             )
         return secret
+
+
+def _call(client: Client, op: Operation, params: Mapping[str, Any], slot: progresslib.Slot) -> Any:
+    """One operation on a worker thread; what it waits for is shown against its slot."""
+    progresslib.bind(slot)
+    try:
+        return getattr(client, op.method)(**params)
+    finally:
+        progresslib.bind(None)
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, Ref):
+        return [value.op]
+    if isinstance(value, Mapping):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list | tuple):
+        return [r for v in value for r in _refs(v)]
+    return []
 
 
 def _placeholders(value: Any) -> list[SecretValue]:

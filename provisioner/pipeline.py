@@ -28,11 +28,12 @@ from typing import Any
 from . import plan as planlib
 from .diff import Resource, diff
 from .errors import HookctlError, InputError, LimitError, OwnershipError, Problem, StaleError
-from .execute import Executor
+from .execute import DEFAULT_PARALLELISM, Executor
 from .load import load_stack
 from .model import Action, Function, SecretRef, Stack
 from .package import package_action, package_function
 from .plan import Operation, Plan, ResourceChange
+from .progress import Reporter
 from .providers.base import Context, Live, Provider, SecretDigest
 from .providers.cognito_plan import ENVIRONMENT_HINT, environment_problem, json_size
 from .render import Rendered, render_all
@@ -54,6 +55,8 @@ class Options:
     resolver: SecretResolver | None = None
     backend: Callable[[Stack], Backend] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    parallelism: int = DEFAULT_PARALLELISM  # operations applied at once (--parallelism)
+    reporter: Reporter | None = None  # how apply shows running operations; None: lines through progress
 
 
 @dataclass
@@ -241,7 +244,15 @@ def apply_plan(planned: Planned, plan: Plan | None, options: Options) -> list[st
     chosen = planned.plan
     state = planned.state
     clients = {p.name: p.client() for p in planned.providers}
-    executor = Executor(clients, state, planned.secrets, save=planned.backend.write, progress=options.progress)
+    executor = Executor(
+        clients,
+        state,
+        planned.secrets,
+        save=planned.backend.write,
+        progress=options.progress,
+        parallelism=options.parallelism,
+        reporter=options.reporter,
+    )
     done = executor.run(chosen)
     if not chosen.operations:
         return done

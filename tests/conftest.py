@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Sandboxes in the suite build Auth0 actions for half a second, not the sandbox's realistic
+# seconds: the build still goes pending -> building -> built, and hookctl still waits for it.
+os.environ.setdefault("HOOKCTL_SANDBOX_BUILD_SECONDS", "0.5")
 
 HELLO_TEMPLATE = """\
 {#- A tiny post-user-registration action used by the engine tests. -#}

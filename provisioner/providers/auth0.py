@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .. import catalog
+from .. import progress as progresslib
 from ..diff import Resource, compare
 from ..errors import HookctlError, ProviderError
 from ..model import Action, Stack
@@ -37,6 +38,10 @@ PER_PAGE = 100
 READ_TIMEOUT_RETRIES = 2
 READ_CONCURRENCY = 4  # reads in flight at once; the pacer still spaces them by the rate limit
 MAX_RETRIES = 6
+# Auth0's builder gives up on a build after 5 minutes; terraform-provider-auth0 waits 6 (5 + 1 of network
+# buffer) for the same reason (https://github.com/auth0/terraform-provider-auth0/pull/1616).
+BUILD_TIMEOUT = 360.0
+POLL_MIN, POLL_MAX = 0.25, 3.0  # seconds between status rounds: shortest, and longest while nothing moves
 MARKER_RE = re.compile(r"^// hookctl: stack=(?P<stack>[\w.-]+) environment=(?P<env>[\w.-]+)\b.*\n")
 SECRET_UNKNOWN = "(unknown: not recorded in state)"
 SECRET_ROTATED = "(rotated outside hookctl)"
@@ -69,52 +74,176 @@ def stack_runtime(runtime: str | None) -> str:
     return "node18" if runtime == "node18-actions" else runtime
 
 
+RATE_LIMIT_WAIT_ENV = "HOOKCTL_RATE_LIMIT_WAIT"
+DEFAULT_RATE_LIMIT_WAIT = 300.0  # seconds hookctl keeps retrying 429s before giving up
+RATE_WINDOW = 1.0  # x-ratelimit-limit is read as requests per this many seconds
+RATE_MARGIN = 0.97  # stay just under the budget: arrival jitter must not cross the server's refill
+
+
+def rate_limit_wait(default: float = DEFAULT_RATE_LIMIT_WAIT) -> float:
+    """How long hookctl keeps retrying throttled calls: ``$HOOKCTL_RATE_LIMIT_WAIT`` seconds, else ``default``."""
+    raw = os.environ.get(RATE_LIMIT_WAIT_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise HookctlError(f"{RATE_LIMIT_WAIT_ENV} must be a number of seconds, not {raw!r}")
+    return value
+
+
 class Pacer:
-    """Spaces requests by the tenant's ``x-ratelimit-*`` headers.
+    """One budget of requests per tenant, shared by every thread of the client.
 
     Auth0 answers every Management API call with ``x-ratelimit-limit``,
     ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` (epoch seconds)
     (https://auth0.com/docs/troubleshoot/customer-support/operational-policies/rate-limit-policy/management-api-endpoint-rate-limits).
-    When nothing remains, the next request waits for the reset instead of
-    drawing a 429; the SDK still retries any 429 honouring the same header.
+    The pacer keeps a model of the tenant's token bucket: ``limit`` requests, refilled at
+    ``limit`` per second (a little under), lowered, never raised, by what each answer says
+    remains (less the requests still in flight, which the server may not have counted yet).
+    Each request takes a token; one that finds none reserves the next and sleeps until it
+    refills, so waiting requests leave evenly spaced rather than together at a second
+    boundary. Until the first answer tells the budget, one request at a time goes out.
+
+    A 429 means the server handled nothing (others share the tenant's budget: pipelines,
+    scripts, the dashboard): the budget is emptied until ``Retry-After`` (or
+    ``x-ratelimit-reset``) has passed, the rate is lowered (and recovers with each answer
+    that gets through), and ``PacedHttpClient`` sends the request again.
     """
 
-    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        sleep: Sleep = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.sleep = sleep
         self.clock = clock
-        self.remaining: int | None = None
-        self.reset: float | None = None
+        self.wall = wall
+        self.limit: int | None = None  # None: not known yet
+        self.unlimited = False  # the tenant sends no rate-limit headers
+        self.rate = 0.0  # tokens per second the model refills
+        self.tokens = 0.0
+        self.last = 0.0
+        self.sent = 0  # sent and not yet answered
+        self.sleeping = 0  # holding a reservation, not yet sent
         self.requests = 0
         self.throttled = 0
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
 
-    def before(self, _request: Any) -> None:
-        with self._lock:
+    def acquire(self) -> None:
+        """Block until this request may be sent."""
+        with self._cond:
+            while self.limit is None and not self.unlimited and self.sent + self.sleeping > 0:
+                self._cond.wait(0.5)  # the first answer tells the budget
             self.requests += 1
             wait = 0.0
-            if self.remaining is not None and self.remaining <= 0 and self.reset is not None:
-                wait = self.reset - self.clock()
-                self.remaining = None
-            elif self.remaining is not None:
-                self.remaining -= 1  # count requests in flight against the budget we were told
-        if 0 < wait <= 60:
-            self.sleep(wait)
-
-    def after(self, response: Any) -> None:
-        headers = response.headers
-        with self._lock:
-            self._update(response.status_code, headers)
-
-    def _update(self, status: int, headers: Any) -> None:
-        if status == 429:
-            self.throttled += 1
+            if self.limit is not None:
+                self._refill(self.clock())
+                self.tokens -= 1.0
+                if self.tokens < 0:
+                    wait = -self.tokens / self.rate
+            self.sleeping += 1
         try:
-            if "x-ratelimit-remaining" in headers:
-                self.remaining = int(headers["x-ratelimit-remaining"])
-            if "x-ratelimit-reset" in headers:
-                self.reset = float(headers["x-ratelimit-reset"])
-        except ValueError:
-            pass
+            if wait > 0:
+                self.sleep(wait)
+        finally:
+            with self._cond:
+                self.sleeping -= 1
+                self.sent += 1
+
+    def abandon(self) -> None:
+        """The request got no answer (a transport error)."""
+        with self._cond:
+            self.sent -= 1
+            self._cond.notify_all()
+
+    def settle(self, status: int, headers: Any) -> float:
+        """Take an answer's headers into the model; for a 429, the seconds to wait before trying again."""
+        with self._cond:
+            self.sent -= 1
+            self._cond.notify_all()
+            limit, remaining = _header_int(headers, "x-ratelimit-limit"), _header_int(headers, "x-ratelimit-remaining")
+            now = self.clock()
+            if limit is None or remaining is None:
+                if self.limit is None:
+                    self.unlimited = status != 429
+                return _retry_after(headers, self.wall) or 1.0 if status == 429 else 0.0
+            if self.limit is None or limit != self.limit:
+                self.limit, self.rate = max(limit, 1), max(limit, 1) / RATE_WINDOW * RATE_MARGIN
+                self.tokens, self.last = float(remaining - self.sent - self.sleeping), now
+            else:
+                self._refill(now)
+                self.tokens = min(self.tokens, float(remaining - self.sent - self.sleeping))
+            nominal = self.limit / RATE_WINDOW * RATE_MARGIN
+            if status != 429:
+                self.rate = min(self.rate * 1.1, nominal)
+                return 0.0
+            self.throttled += 1
+            wait = _retry_after(headers, self.wall)
+            if wait is None:
+                wait = 1.0 / self.rate
+            # The budget is shared with someone else, so ask for less of it; and nothing more
+            # leaves until the server said it may.
+            self.rate = max(self.rate * 0.7, nominal / 4)
+            self.tokens = min(self.tokens, -wait * self.rate - self.sleeping)
+            return wait
+
+    def _refill(self, now: float) -> None:
+        assert self.limit is not None
+        self.tokens = min(float(self.limit), self.tokens + (now - self.last) * self.rate)
+        self.last = now
+
+
+def _header_int(headers: Any, name: str) -> int | None:
+    try:
+        return int(float(headers[name])) if name in headers else None
+    except (TypeError, ValueError):
+        return None
+
+
+def paced_http_client(pacer: Pacer, give_up_after: float, **kwargs: Any) -> Any:
+    """An ``httpx.Client`` whose every request goes through ``pacer`` and survives 429s.
+
+    A 429 is sent again (POSTs too: the server handled none of it), paced by the answer's
+    headers, until ``give_up_after`` seconds of throttling; then a ``ProviderError`` says the
+    tenant's budget is being used up by other clients. The SDK never sees a 429.
+    """
+    import httpx
+
+    class PacedHttpClient(httpx.Client):
+        def send(self, request: httpx.Request, **options: Any) -> httpx.Response:
+            first_429: float | None = None
+            while True:
+                pacer.acquire()
+                try:
+                    response = super().send(request, **options)
+                except BaseException:
+                    pacer.abandon()
+                    raise
+                wait = pacer.settle(response.status_code, response.headers)
+                if response.status_code != 429:
+                    return response
+                response.read()
+                response.close()
+                now = pacer.clock()
+                first_429 = now if first_429 is None else first_429
+                if now + wait - first_429 > give_up_after:
+                    raise ProviderError(
+                        "auth0",
+                        f"{request.method} {request.url.path}",
+                        "the tenant",
+                        f"the tenant's rate limit stayed exhausted for {now - first_429:.0f} s (HTTP 429 on every "
+                        "try): other clients of this tenant (pipelines, scripts, the dashboard) are using its budget",
+                        status=429,
+                        hint=f"Apply again when the tenant is quieter, or wait longer with {RATE_LIMIT_WAIT_ENV} "
+                        f"(seconds; now {give_up_after:g}). Apply picks up where it stopped.",
+                    )
+                # The pacer holds every request (this one included) until the server allows one.
+
+    return PacedHttpClient(**kwargs)
 
 
 def client_credentials(domain: str, client_id: str, client_secret: str, sleep: Sleep = time.sleep) -> Callable[[], str]:
@@ -165,14 +294,14 @@ def client_credentials(domain: str, client_id: str, client_secret: str, sleep: S
     return token
 
 
-def _retry_after(headers: Any) -> float | None:
+def _retry_after(headers: Any, wall: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait as the answer says (``Retry-After``, or ``x-ratelimit-reset`` in epoch seconds)."""
     try:
-        if "retry-after" in headers:
+        if headers and "retry-after" in headers:
             return min(max(float(headers["retry-after"]), 0.0), 60.0)
-        if "x-ratelimit-reset" in headers:
-            return min(max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0), 60.0)
-    except ValueError:
+        if headers and "x-ratelimit-reset" in headers:
+            return min(max(float(headers["x-ratelimit-reset"]) - wall(), 0.0), 60.0)
+    except (TypeError, ValueError):
         pass
     return None
 
@@ -273,6 +402,127 @@ def to_live_action(raw: Mapping[str, Any]) -> LiveAction:
     )
 
 
+class Watcher:
+    """Waits of many operations for actions to reach a state, served by shared status rounds.
+
+    An operation that waits (a deploy for its build, a binding for a new version to go live)
+    registers the action and blocks. One waiting thread at a time runs a round for every
+    registered action: ``GET /actions/actions`` page by page (100 actions a page, each with its
+    status and deployed version) when that takes fewer calls than one ``GET`` per action, else one
+    ``GET /actions/actions/{id}`` each. Every waiter then reads its action's answer from that round.
+    So 100 deploys waiting at once cost one call a round, not 100. Only a round that started after
+    the action's last write counts. Rounds start every ``POLL_MIN`` seconds (slower when the tenant's
+    rate limit is low) and back off to ``POLL_MAX`` while nothing changes.
+    """
+
+    def __init__(self, client: Auth0Client, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._awaited: dict[str, int] = {}
+        self._started = 0  # rounds started
+        self._seen: dict[str, tuple[int, LiveAction]] = {}  # action id -> (round, what it showed)
+        self._written: dict[str, int] = {}  # action id -> rounds started when it was last written
+        self._polling = False
+        self._next = 0.0
+        self._interval = POLL_MIN
+        self._pages = 1  # pages of the whole tenant, as the last list said
+        self.rounds = 0
+        self.reads = 0
+
+    def written(self, action_id: str) -> None:
+        """The action changed: only rounds starting from now tell its new state."""
+        with self._cond:
+            self._written[action_id] = self._started
+
+    def was_written(self, action_id: str) -> bool:
+        with self._cond:
+            return action_id in self._written
+
+    def wait(
+        self,
+        action_id: str,
+        name: str,
+        ready: Callable[[LiveAction], bool],
+        *,
+        timeout: float,
+        what: str,
+    ) -> LiveAction:
+        """Block until a round shows ``ready(action)``; ``ready`` may raise to fail the wait."""
+        started = self.clock()
+        with self._cond:
+            self._awaited[action_id] = self._awaited.get(action_id, 0) + 1
+            newer_than = self._written.get(action_id, -1)
+            # A newcomer need not wait out a long back-off: it has not been looked at yet.
+            self._next = min(self._next, self.clock() + self._floor())
+        try:
+            while True:
+                with self._cond:
+                    seen = self._seen.get(action_id)
+                    if seen is not None and seen[0] > newer_than:
+                        if ready(seen[1]):
+                            return seen[1]
+                        newer_than = seen[0]
+                    now = self.clock()
+                    if now - started > timeout:
+                        status = seen[1].status if seen is not None else "unknown"
+                        raise ProviderError(
+                            "auth0",
+                            what,
+                            f"action {name}",
+                            f"gave up after {int(now - started)} s (status {status!r})",
+                            hint="Auth0 gives up on a build after 5 minutes; check the action in the dashboard "
+                            "and apply again.",
+                        )
+                    if self._polling or now < self._next:
+                        self._cond.wait(timeout=0.5 if self._polling else max(0.01, self._next - now))
+                        continue
+                    self._polling = True
+                    self._started += 1
+                    number = self._started
+                    ids = sorted(self._awaited)
+                found: dict[str, LiveAction] = {}
+                try:
+                    found = self._round(ids)
+                finally:
+                    with self._cond:
+                        moved = any(
+                            i not in self._seen
+                            or a.status != self._seen[i][1].status
+                            or a.deployed_number != self._seen[i][1].deployed_number
+                            for i, a in found.items()
+                        )
+                        for i, live in found.items():
+                            self._seen[i] = (number, live)
+                        self._interval = self._floor() if moved else min(self._interval * 1.5, POLL_MAX)
+                        self._next = self.clock() + self._interval
+                        self._polling = False
+                        self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._awaited[action_id] -= 1
+                if not self._awaited[action_id]:
+                    del self._awaited[action_id]
+
+    def _floor(self) -> float:
+        # Against a low rate limit a round must not crowd out the writes: at most one call in ~3.
+        rate = self.client.pacer.rate if self.client.pacer.limit is not None else 0.0
+        return max(POLL_MIN, 1.5 / rate) if rate else POLL_MIN
+
+    def _round(self, ids: list[str]) -> dict[str, LiveAction]:
+        self.rounds += 1
+        if len(ids) >= self._pages:
+            actions, total = self.client.list_actions_counted()
+            self.reads += total
+            self._pages = max(1, total)
+            return {a.id: a for a in actions}  # every action: a waiter that comes next may find its answer
+        found: dict[str, LiveAction] = {}
+        for action_id in ids:
+            self.reads += 1
+            found[action_id] = self.client.get_action(action_id)
+        return found
+
+
 class Auth0Client(Client):
     """The Auth0 Management API calls hookctl makes, and nothing else."""
 
@@ -282,7 +532,12 @@ class Auth0Client(Client):
     SECRET_PARAMS: ClassVar[Mapping[str, str]] = {"create_action": "secrets", "update_action": "secrets"}
 
     def __init__(
-        self, sdk: Any, pacer: Pacer | None = None, sleep: Sleep = time.sleep, build_timeout: float = 300.0
+        self,
+        sdk: Any,
+        pacer: Pacer | None = None,
+        sleep: Sleep = time.sleep,
+        build_timeout: float = BUILD_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sdk = sdk
         self.pacer = pacer or Pacer()
@@ -290,6 +545,7 @@ class Auth0Client(Client):
         self.build_timeout = build_timeout
         self.domain = ""
         self._token: str | Callable[[], str] | None = None
+        self.watch = Watcher(self, clock)
 
     @classmethod
     def connect(
@@ -303,7 +559,6 @@ class Auth0Client(Client):
     ) -> Auth0Client:
         """Connect to ``https://<domain>`` (a port is allowed). Extra CAs come from SSL_CERT_FILE, as in any
         httpx program."""
-        import httpx
         from auth0.management import ManagementClient
 
         checked = catalog.auth0_domain(domain)
@@ -315,10 +570,8 @@ class Auth0Client(Client):
                 hint="Use the tenant's domain, e.g. exampleco.us.auth0.com (or a custom domain), nothing else.",
             )
         domain = checked
-        pacer = Pacer(sleep=sleep)
-        http = httpx.Client(
-            timeout=http_timeout(30.0), event_hooks={"request": [pacer.before], "response": [pacer.after]}
-        )
+        pacer = Pacer()  # real time always: the tenant's budget refills in real time
+        http = paced_http_client(pacer, rate_limit_wait(), timeout=http_timeout(30.0))
         source: str | Callable[[], str]
         if token:
             source = token
@@ -398,22 +651,27 @@ class Auth0Client(Client):
     def list_actions(self) -> list[LiveAction]:
         """Every action, one request per page. The first page tells the total; the remaining
         pages are then fetched concurrently (the pacer keeps them within the rate limit)."""
+        return self.list_actions_counted()[0]
+
+    def list_actions_counted(self) -> tuple[list[LiveAction], int]:
+        """``list_actions`` and the number of pages it read."""
         first = self._page(0)
         items, total = first
         if len(items) < PER_PAGE or (total is not None and len(items) >= total):
-            return [to_live_action(a) for a in items]
+            return [to_live_action(a) for a in items], 1
         if total is None:  # no total: walk pages until a short one
             found, page = list(items), 1
             while True:
                 more, _ = self._page(page)
                 found.extend(more)
                 if len(more) < PER_PAGE:
-                    return [to_live_action(a) for a in found]
+                    return [to_live_action(a) for a in found], page + 1
                 page += 1
         pages = range(1, -(-total // PER_PAGE))
         with ThreadPoolExecutor(max_workers=READ_CONCURRENCY, thread_name_prefix="auth0-read") as pool:
             rest = list(pool.map(self._page, pages))
-        return [to_live_action(a) for a in [*items, *(a for page_items, _ in rest for a in page_items)]]
+        actions = [to_live_action(a) for a in [*items, *(a for page_items, _ in rest for a in page_items)]]
+        return actions, len(pages) + 1
 
     def _page(self, page: int) -> tuple[list[dict[str, Any]], int | None]:
         pager = self._call("GET /actions/actions", "actions", self.sdk.actions.list, page=page, per_page=PER_PAGE)
@@ -502,9 +760,12 @@ class Auth0Client(Client):
         if secrets is not None:
             body["secrets"] = secrets
         for attempt in range(MAX_RETRIES):
+            wait: float | None = None
             try:
                 created = _plain(self.sdk.actions.create(**body, request_options={"max_retries": 0}))
                 return self._written(created)
+            except HookctlError:
+                raise  # the tenant's rate limit stayed exhausted: already retried as long as allowed
             except ApiError as exc:
                 status = exc.status_code or 0
                 if status not in (408, 409, 429) and status < 500:
@@ -516,6 +777,7 @@ class Auth0Client(Client):
                         status=status,
                     ) from None
                 failure: Exception = exc
+                wait = _retry_after(exc.headers)  # a 503 may say when to come back
             except Exception as exc:  # connection dropped or timed out: the action may exist
                 failure = exc
             existing = self.find_action(name)
@@ -531,7 +793,7 @@ class Auth0Client(Client):
                     )
                 fields = {k: v for k, v in body.items() if k != "name"}
                 return self.update_action(existing.id, name, **fields)
-            self.sleep(min(2.0**attempt * 0.5, 10.0))
+            self.sleep(wait if wait is not None else min(2.0**attempt * 0.5, 10.0))
         raise ProviderError("auth0", "POST /actions/actions", resource, f"gave up after retries: {failure}")
 
     def update_action(self, action_id: str, name: str, **fields: Any) -> dict[str, Any]:
@@ -542,6 +804,7 @@ class Auth0Client(Client):
         return self._written(_plain(updated))
 
     def _written(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        self.watch.written(str(raw["id"]))  # a new draft: its build starts now
         return {
             "id": str(raw["id"]),
             # When this write happened, as the tenant stamps it: a secret stamped no later was
@@ -551,11 +814,9 @@ class Auth0Client(Client):
         }
 
     def wait_built(self, action_id: str, name: str) -> LiveAction:
-        delay, waited = 0.2, 0.0
-        while True:
-            live = self.get_action(action_id, name)
-            if live.status == "built":
-                return live
+        """Wait (in a shared status round) until the draft is built; a failed build is an error."""
+
+        def built(live: LiveAction) -> bool:
             if live.status == "failed":
                 raise ProviderError(
                     "auth0",
@@ -565,40 +826,100 @@ class Auth0Client(Client):
                     hint="Fix the code or dependencies in the stack and apply again; the plan redeploys "
                     "only once they change.",
                 )
-            if waited >= self.build_timeout:
-                raise ProviderError("auth0", "build", f"action {name}", f"still {live.status!r} after {int(waited)}s")
-            self.sleep(delay)
-            waited += delay
-            delay = min(delay * 1.6, 5.0)
+            return live.status == "built"
+
+        progresslib.waiting(f"building {name}")
+        try:
+            return self.watch.wait(action_id, name, built, timeout=self.build_timeout, what="build")
+        finally:
+            progresslib.waiting(None)
 
     def deploy_action(self, action_id: str, name: str) -> dict[str, Any]:
-        """Wait for the build, deploy, and wait until the new version is the deployed one."""
-        self.wait_built(action_id, name)
-        version = _plain(
-            self._call(
-                f"POST /actions/actions/{action_id}/deploy", f"action {name}", self.sdk.actions.deploy, action_id
-            )
-        )
-        number = version.get("number")
-        delay = 0.1
-        for _ in range(60):
-            live = self.get_action(action_id, name)
-            if live.deployed_number == number and live.deployed_code is not None:
-                return {"id": action_id, "version": number}
-            self.sleep(delay)
-            delay = min(delay * 1.6, 3.0)
-        raise ProviderError("auth0", "deploy", f"action {name}", f"version {number} did not become live")
+        """Wait for the build, then deploy: the draft becomes a new version.
+
+        The version goes live shortly after the answer (``deployed_version`` follows); whatever
+        needs it live (a binding) waits for that in ``set_bindings``, so a deploy holds no one up.
+        """
+        from auth0.management.core.api_error import ApiError
+
+        for _ in range(3):
+            self.wait_built(action_id, name)
+            try:
+                version = _plain(self.sdk.actions.deploy(action_id, request_options={"max_retries": MAX_RETRIES}))
+            except ApiError as exc:
+                body = exc.body if isinstance(exc.body, Mapping) else {}
+                if exc.status_code == 400 and body.get("errorCode") == "action_not_built":
+                    # Seen built by a round, refused by deploy (a build restarted meanwhile): look again.
+                    self.watch.written(action_id)
+                    continue
+                raise ProviderError(
+                    "auth0",
+                    f"POST /actions/actions/{action_id}/deploy",
+                    f"action {name}",
+                    _api_message(exc),
+                    status=exc.status_code,
+                ) from None
+            self.watch.written(action_id)
+            return {"id": action_id, "version": version.get("number")}
+        raise ProviderError("auth0", "deploy", f"action {name}", "the draft never stayed built long enough to deploy")
 
     def set_bindings(self, trigger_id: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
-        """Replace the trigger's ordered binding list (PATCH replaces it whole)."""
-        answer = self._call(
-            f"PATCH /actions/triggers/{trigger_id}/bindings",
-            f"trigger {trigger_id}",
-            self.sdk.actions.triggers.bindings.update_many,
-            trigger_id,
-            bindings=bindings,
-        )
-        return {"bindings": [b.get("id") for b in (_plain(answer) or {}).get("bindings", [])]}
+        """Replace the trigger's ordered binding list (PATCH replaces it whole).
+
+        Actions this run deployed are first waited for until their new version is live (one
+        shared status round for all of them): a binding to an action not yet deployed is refused.
+        """
+        from auth0.management.core.api_error import ApiError
+
+        fresh = [
+            str(b["ref"]["value"])
+            for b in bindings
+            if isinstance(b.get("ref"), Mapping)
+            and b["ref"].get("type") == "action_id"
+            and self.watch.was_written(str(b["ref"]["value"]))
+        ]
+        for attempt in range(3):
+            for action_id in fresh:
+                label = next((str(b.get("display_name")) for b in bindings if b["ref"].get("value") == action_id), "")
+                progresslib.waiting(f"waiting for {label or action_id} to go live")
+                try:
+                    self.watch.wait(
+                        action_id,
+                        label or action_id,
+                        lambda live: live.deployed_number is not None and live.all_changes_deployed,
+                        timeout=self.build_timeout,
+                        what="deploy",
+                    )
+                finally:
+                    progresslib.waiting(None)
+            try:
+                answer = self.sdk.actions.triggers.bindings.update_many(
+                    trigger_id, bindings=bindings, request_options={"max_retries": MAX_RETRIES}
+                )
+            except ApiError as exc:
+                body = exc.body if isinstance(exc.body, Mapping) else {}
+                if exc.status_code == 400 and body.get("errorCode") == "action_not_deployed" and attempt < 2:
+                    for action_id in fresh:
+                        self.watch.written(action_id)
+                    continue
+                raise ProviderError(
+                    "auth0",
+                    f"PATCH /actions/triggers/{trigger_id}/bindings",
+                    f"trigger {trigger_id}",
+                    _api_message(exc),
+                    status=exc.status_code,
+                ) from None
+            except HookctlError:
+                raise
+            except Exception as exc:  # transport errors: name the class, never the request body
+                raise ProviderError(
+                    "auth0",
+                    f"PATCH /actions/triggers/{trigger_id}/bindings",
+                    f"trigger {trigger_id}",
+                    f"{type(exc).__name__}: {exc}",
+                ) from None
+            return {"bindings": [b.get("id") for b in (_plain(answer) or {}).get("bindings", [])]}
+        raise AssertionError("unreachable")
 
     def delete_action(self, action_id: str, name: str) -> dict[str, Any]:
         from auth0.management.core.api_error import ApiError
@@ -1031,7 +1352,10 @@ class Auth0Provider(Provider):
 
         # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409. Each
         # trigger loses only its own removed actions, and each deletion waits only for its trigger.
+        #    A trigger whose list is rewritten anyway (and that loses no action being replaced) needs
+        #    no unbind of its own: its one PATCH drops the pruned actions, and the deletes wait for it.
         removing = {c.address.removeprefix("auth0.action.") for c in (*deletes, *replaces)}
+        replacing = {c.address.removeprefix("auth0.action.") for c in replaces}
         unbind_of: dict[str, str] = {}
         for trigger in sorted({self._actions[n].trigger for n in removing}):
             address = f"auth0.trigger.{trigger}"
@@ -1040,6 +1364,11 @@ class Auth0Provider(Provider):
             if not gone:
                 continue
             keep = [b for b in current if b.action_name not in removing]
+            rebind = changed.get(address)
+            if rebind is not None and rebind.kind != DELETE and not set(gone) & replacing:
+                for name in gone:
+                    unbind_of[name] = f"bind:{trigger}"
+                continue
             op_id = f"unbind:{trigger}"
             ops.append(
                 Operation(
@@ -1069,7 +1398,9 @@ class Auth0Provider(Provider):
                 )
             )
 
-        # 2. Create / update, then deploy each changed action.
+        # 2. Create / update every changed action, then deploy each. Writes come first in the plan so
+        #    that, run in parallel, every build starts before any deploy waits for one.
+        deploy_ops: list[Operation] = []
         for change in changes:
             if not change.address.startswith("auth0.action.") or change.kind in (DELETE, NOOP):
                 continue
@@ -1133,7 +1464,7 @@ class Auth0Provider(Provider):
                         )
                     )
             deploy_id = f"deploy:{name}"
-            ops.append(
+            deploy_ops.append(
                 Operation(
                     id=deploy_id,
                     provider=self.name,
@@ -1145,6 +1476,7 @@ class Auth0Provider(Provider):
                 )
             )
             deploys[name] = deploy_id
+        ops.extend(deploy_ops)
 
         # 3. One PATCH per trigger whose binding list changes, after the deploys it needs.
         for tb_address, change in changed.items():
@@ -1156,8 +1488,10 @@ class Auth0Provider(Provider):
             refs: list[dict[str, Any]] = []
             needs: list[str] = [op_id for op_id in unbinds if op_id == f"unbind:{trigger}"]
             for label in labels:
-                if label in live_by_label and label not in action_ref:
-                    refs.append(_by_binding_id(live_by_label[label]))
+                bound = live_by_label.get(label)
+                if bound is not None and action_ref.get(label, bound.action_id) == bound.action_id:
+                    # Still the same action (updated or not): the binding stays as it is.
+                    refs.append(_by_binding_id(bound))
                 else:
                     refs.append({"ref": {"type": "action_id", "value": action_ref[label]}, "display_name": label})
                     if label in deploys:

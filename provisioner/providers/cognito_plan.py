@@ -1076,10 +1076,15 @@ class OperationPlanner:
             logical = self._resource_at(op.address).extra["function"]
             if logical in self.ids.role:
                 deps.append(self.ids.role[logical])
-        elif op.method == "add_permission":
+        elif op.method in ("add_permission", "remove_permission"):
+            # After the function's own writes: Lambda refuses a permission change while an update
+            # is in progress (ResourceConflictException), so they must not overlap when run in parallel.
             logical = self._resource_at(op.address).extra["function"]
-            if logical in self.ids.function_create:
-                deps.append(self.ids.function_create[logical])
+            deps.extend(self.ids.function.get(logical, ()))
+            if op.method == "remove_permission":
+                pool = self._resource_at(op.address).extra["pool"]
+                if pool in self.ids.pool:
+                    deps.append(self.ids.pool[pool])
         elif op.method == "update_pool_triggers":
             pool = params["pool"]
             for change_address in op.record or {}:
@@ -1090,16 +1095,14 @@ class OperationPlanner:
                 deps.extend(self.ids.function.get(logical, ()))
                 if (logical, pool) in self.ids.permission_add:
                     deps.append(self.ids.permission_add[(logical, pool)])
-        elif op.method == "remove_permission":
-            pool = self._resource_at(op.address).extra["pool"]
-            if pool in self.ids.pool:
-                deps.append(self.ids.pool[pool])
         elif op.method == "delete_function":
             deps.extend(self.ids.pool.values())
         elif op.method == "delete_role":
             logical = self._resource_at(op.address).extra["function"]
             if logical in self.ids.function_delete:
                 deps.append(self.ids.function_delete[logical])
+            # A function moving to a role of its own stops using this one only once it is updated.
+            deps.extend(self.ids.function.get(logical, ()))
         unique = tuple(dict.fromkeys(d for d in deps if d != op.id))
         if unique == op.depends_on:
             return op

@@ -284,6 +284,9 @@ class EmulatorConfig:
     rate_limit_burst: int | None = None  # bucket size; default = ceil(rate)
     latency_seconds: float = 0.0  # added before answering every request
     build_seconds: float = 0.0  # 0: a draft is built (or failed) by the next read
+    # Another client of the same tenant (a pipeline, a script, the dashboard) spending this many
+    # requests a second of the rate limit: the budget is the tenant's, not hookctl's (issue 12j).
+    competing_requests_per_second: float = 0.0
     deploy_settle_seconds: float = 0.0  # window before a deploy becomes deployed_version
     # Auth0's build installs dependencies; it does not parse the code. terraform-provider-auth0's
     # TestAccAction.yaml (2026) PATCHes code ending in `};"` (an unterminated string literal) and the
@@ -1458,6 +1461,11 @@ class _TokenBucket:
                 "x-ratelimit-remaining": str(int(self.tokens)),
                 "x-ratelimit-reset": str(math.ceil(time.time() + to_full)),
             }
+            if not allowed:
+                # Whole seconds until one request is allowed again (RFC 9110 section 10.2.3
+                # delay-seconds). INFERRED for Auth0: auth0-python's own retry reads Retry-After
+                # before x-ratelimit-reset (core/http_client.py _retry_timeout).
+                headers["retry-after"] = str(max(1, math.ceil((1.0 - self.tokens) / self.rate)))
             return allowed, headers
 
 
@@ -1646,6 +1654,10 @@ class Auth0Emulator:
         )
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
+        self._competitor: threading.Thread | None = None
+        self._competitor_stop = threading.Event()
+        # The other client's requests by outcome (200 let through, 429 refused); not in ``counts``.
+        self.competing_counts: collections.Counter[int] = collections.Counter()
         self._tls: TLSMaterial | None = None
         self._tmp_tls: Path | None = None
         if self.state_dir is not None and (self.state_dir / STATE_FILE).is_file():
@@ -1671,9 +1683,35 @@ class Auth0Emulator:
             daemon=True,
         )
         self._thread.start()
+        self.compete(self.config.competing_requests_per_second)
         return self
 
+    def compete(self, requests_per_second: float) -> None:
+        """Start (or change, or with 0 stop) the other client spending the tenant's budget."""
+        self._competitor_stop.set()
+        if self._competitor is not None:
+            self._competitor.join(timeout=5)
+            self._competitor = None
+        self.config.competing_requests_per_second = requests_per_second
+        if self._bucket is not None and requests_per_second > 0:
+            self._competitor_stop.clear()
+            self._competitor = threading.Thread(target=self._compete, name="auth0-emulator:other-client", daemon=True)
+            self._competitor.start()
+
+    def _compete(self) -> None:
+        """The other client: takes a request's worth of the budget at its own steady rate."""
+        assert self._bucket is not None
+        interval = 1.0 / self.config.competing_requests_per_second
+        next_at = time.monotonic()
+        while not self._competitor_stop.is_set():
+            allowed, _ = self._bucket.take()
+            with self._counts_lock:
+                self.competing_counts[200 if allowed else 429] += 1
+            next_at += interval
+            self._competitor_stop.wait(max(0.0, next_at - time.monotonic()))
+
     def stop(self) -> None:
+        self.compete(0.0)
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -2101,6 +2139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="added latency per request, in ms")
     parser.add_argument("--build-seconds", type=float, default=2.0, help="draft build time (default 2)")
     parser.add_argument("--deploy-settle", type=float, default=0.5, help="deploy settle window, s")
+    parser.add_argument(
+        "--competing-rate", type=float, default=0.0, help="requests/s another client spends of the rate limit"
+    )
     parser.add_argument("--client-id", default="sandbox-client")
     parser.add_argument("--client-secret", help="default: random (persisted with --state-dir)")
     parser.add_argument(
@@ -2135,6 +2176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         deploy_settle_seconds=args.deploy_settle,
         restamp_secrets_on_patch=not args.keep_secret_stamps,
         syntax_check=args.syntax_check,
+        competing_requests_per_second=args.competing_rate,
         verbose=args.verbose,
     )
     emulator = Auth0Emulator(config, state_dir=args.state_dir)

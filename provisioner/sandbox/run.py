@@ -22,6 +22,26 @@ from .auth0 import Auth0Emulator, EmulatorConfig
 from .awsmodel import SETTLE_PATH, AwsBehaviours, ModelledMotoServer
 
 REGION = "us-east-1"
+# Auth0 builds take seconds (30-45 s have been seen with dependencies; the builder gives up at 5 min,
+# https://github.com/auth0/terraform-provider-auth0/pull/1616). The sandbox builds this long unless
+# $HOOKCTL_SANDBOX_BUILD_SECONDS says otherwise (the test suite shortens it).
+SANDBOX_BUILD_SECONDS = 3.0
+BUILD_SECONDS_ENV = "HOOKCTL_SANDBOX_BUILD_SECONDS"
+
+
+def sandbox_build_seconds() -> float:
+    raw = os.environ.get(BUILD_SECONDS_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else SANDBOX_BUILD_SECONDS
+    except ValueError:
+        return SANDBOX_BUILD_SECONDS
+
+
+def sandbox_auth0_config() -> EmulatorConfig:
+    """The sandbox's tenant: realistic build times (the emulator's own default is instant)."""
+    return EmulatorConfig(build_seconds=sandbox_build_seconds())
+
+
 POOL_NAME = "hookctl-sandbox"
 # moto keeps everything in per-service backends; these are the ones hookctl touches.
 MOTO_SERVICES = ("cognitoidp", "awslambda", "iam", "secretsmanager", "ssm", "s3", "sts", "kms")
@@ -31,7 +51,7 @@ MOTO_SERVICES = ("cognitoidp", "awslambda", "iam", "secretsmanager", "ssm", "s3"
 class Sandbox:
     state_dir: Path | None = None
     region: str = REGION
-    auth0_config: EmulatorConfig = field(default_factory=EmulatorConfig)
+    auth0_config: EmulatorConfig = field(default_factory=sandbox_auth0_config)
     # Real AWS behaviours in front of moto (awsmodel.py): all on unless switched off.
     aws_behaviours: AwsBehaviours = field(default_factory=AwsBehaviours.from_environment)
     auth0: Auth0Emulator | None = None

@@ -261,20 +261,26 @@ def check_failure_message(run: Run) -> None:
     assert "Traceback" not in run.err, run.err
     error = run.error
     assert error, f"exit {run.code} without an Error: line\n{run.err}"
-    started: list[str] = []
-    finished: list[str] = []
+    started: dict[int, str] = {}
+    finished: dict[int, str] = {}
     for line in run.err.splitlines():
         match = PROGRESS_RE.match(line)
         if match:
-            (finished if match.group(4).startswith(":") else started).append(match.group(3))
+            (finished if match.group(4).startswith(":") else started)[int(match.group(1))] = match.group(3)
     if not started:
         # Failed while reading (before any operation): the message names the API call and the resource.
         assert re.match(r"Error: (auth0|cognito) \S+.* for .+ failed: ", error), error
         return
-    failed = started[-1]
-    assert failed not in finished, run.err
-    assert error.startswith(f"Error: {failed}: "), error
-    assert f"Already done: {', '.join(finished) if finished else 'nothing'}." in error, error
+    # Operations run in parallel: the error names the first failed operation in plan order (one
+    # that started and did not finish), then any other that failed beside it, then what finished,
+    # in plan order.
+    unfinished = [started[i] for i in sorted(started) if i not in finished]
+    assert any(error.startswith(f"Error: {name}: ") for name in unfinished), run.err
+    for line in error.splitlines():
+        if line.startswith("Also failed: "):
+            assert any(line.startswith(f"Also failed: {name}: ") for name in unfinished), run.err
+    done = [finished[i] for i in sorted(finished)]
+    assert f"Already done: {', '.join(done) if done else 'nothing'}." in error, error
     assert "Hint: " in error, error
 
 
