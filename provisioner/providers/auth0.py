@@ -131,6 +131,7 @@ class Pacer:
         self.sleeping = 0  # holding a reservation, not yet sent
         self.requests = 0
         self.throttled = 0
+        self.waited = 0.0  # seconds requests were held back, all threads together
         self._cond = threading.Condition()
 
     def acquire(self) -> None:
@@ -145,6 +146,7 @@ class Pacer:
                 self.tokens -= 1.0
                 if self.tokens < 0:
                     wait = -self.tokens / self.rate
+                    self.waited += wait
             self.sleeping += 1
         try:
             if wait > 0:
