@@ -51,6 +51,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -183,6 +184,9 @@ class LambdaCognitoClient(Client):
         # "service:Operation" -> number of API calls made (retries of one call count once).
         self.calls: collections.Counter[str] = collections.Counter()
         self._clients: dict[str, Any] = {}
+        # Operations run on several threads (the executor's --parallelism): boto3 clients are
+        # thread-safe once made, but making one and counting calls are not.
+        self._lock = threading.Lock()
 
     # -- plumbing -----------------------------------------------------------------------
     @property
@@ -191,6 +195,10 @@ class LambdaCognitoClient(Client):
 
     def _aws(self, service: str, *, sdk_retries: bool = True) -> Any:
         key = service if sdk_retries else f"{service} (no SDK retries)"
+        with self._lock:
+            return self._client_for(key, service, sdk_retries)
+
+    def _client_for(self, key: str, service: str, sdk_retries: bool) -> Any:
         if key not in self._clients:
             # botocore's own default read timeout is 60 s; $HOOKCTL_HTTP_TIMEOUT overrides it.
             timeout = http_timeout(60.0)
@@ -204,7 +212,8 @@ class LambdaCognitoClient(Client):
         return self._clients[key]
 
     def _count(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+        with self._lock:
+            self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
 
     @property
     def lambda_(self) -> LambdaClient:
