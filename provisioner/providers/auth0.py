@@ -1354,8 +1354,8 @@ class Auth0Provider(Provider):
 
         # 1. Unbind what will be deleted (prune or replace) before deleting it: never the 409. Each
         # trigger loses only its own removed actions, and each deletion waits only for its trigger.
-        #    A trigger whose list is rewritten anyway (and that loses no action being replaced) needs
-        #    no unbind of its own: its one PATCH drops the pruned actions, and the deletes wait for it.
+        #    A trigger whose list changes beyond losing them (and that loses no action being replaced)
+        #    needs no unbind of its own: its one PATCH drops the pruned actions, the deletes wait for it.
         removing = {c.address.removeprefix("auth0.action.") for c in (*deletes, *replaces)}
         replacing = {c.address.removeprefix("auth0.action.") for c in replaces}
         unbind_of: dict[str, str] = {}
@@ -1367,7 +1367,13 @@ class Auth0Provider(Provider):
                 continue
             keep = [b for b in current if b.action_name not in removing]
             rebind = changed.get(address)
-            if rebind is not None and rebind.kind != DELETE and not set(gone) & replacing:
+            kept = [self._binding_label(b) for b in keep]
+            if (
+                rebind is not None
+                and rebind.kind != DELETE
+                and list(desired[address].doc["bindings"]) != kept
+                and not set(gone) & replacing
+            ):
                 for name in gone:
                     unbind_of[name] = f"bind:{trigger}"
                 continue

@@ -28,7 +28,7 @@ TRIGGERS = {
 }
 
 
-def write_stack(root: Path, count: int, *, prune: bool = False, start: int = 0) -> str:
+def write_stack(root: Path, count: int, *, prune: bool = False, indices: list[int] | None = None) -> str:
     templates = root / "templates"
     templates.mkdir(parents=True, exist_ok=True)
     for trigger, handler in TRIGGERS.items():
@@ -40,7 +40,7 @@ def write_stack(root: Path, count: int, *, prune: bool = False, start: int = 0) 
         lines.append("prune: true")
     lines += ["auth0:", "  actions:"]
     names = list(TRIGGERS)
-    for i in range(start, start + count):
+    for i in indices if indices is not None else range(count):
         trigger = names[i % len(names)]
         lines += [
             f"    act-{i:03d}:",
@@ -170,6 +170,24 @@ def test_prune__one_bindings_patch_per_trigger(make_harness: Callable[..., Harne
     patches = h.emu.counts[("PATCH", "/api/v2/actions/triggers/{trigger_id}/bindings")]
     assert patches == 2, h.emu.counts  # one per trigger, not unbind + rebind
     assert sorted(a.name for a in h.emu.tenant.actions.values()) == ["act-000", "act-001"]
+    assert compute_plan(stack, "sandbox", h.factory, h.options()).plan.empty
+
+
+def test_prune_and_add_on_the_same_trigger__still_one_bindings_patch_per_trigger(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(syntax_check="off")
+    stack = write_stack(h.root, 4, prune=True)
+    h.apply(stack)
+    write_stack(h.root, 0, prune=True, indices=[0, 1, 4, 5])  # act-002/003 go, act-004/005 come
+    h.emu.reset_counts()
+    h.apply(stack)
+    assert h.emu.counts[("PATCH", "/api/v2/actions/triggers/{trigger_id}/bindings")] == 2, h.emu.counts
+    tenant = h.emu.tenant
+    names = {a.id: a.name for a in tenant.actions.values()}
+    assert sorted(names.values()) == ["act-000", "act-001", "act-004", "act-005"]
+    assert [names[b.action_id] for b in tenant.list_bindings("post-login")] == ["act-000", "act-004"]
+    assert [names[b.action_id] for b in tenant.list_bindings("post-user-registration")] == ["act-001", "act-005"]
     assert compute_plan(stack, "sandbox", h.factory, h.options()).plan.empty
 
 
