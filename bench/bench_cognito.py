@@ -144,7 +144,7 @@ class Bench:
         self.last = provider
         return [provider]
 
-    def run_case(self, functions: int, pools: int) -> dict[str, Any]:
+    def run_case(self, functions: int, pools: int, parallelism: int = 10) -> dict[str, Any]:
         self.reset()
         session = boto3.session.Session(region_name=REGION)
         cognito, iam = session.client("cognito-idp"), session.client("iam")
@@ -160,7 +160,10 @@ class Bench:
             root = Path(tmp)
             stack_path, slots = write_stack(root, functions, pool_ids, role)
             options = Options(
-                state_dir=str(root / "state"), build_dir=str(root / "build"), resolver=SecretResolver(environ={})
+                state_dir=str(root / "state"),
+                build_dir=str(root / "build"),
+                resolver=SecretResolver(environ={}),
+                parallelism=parallelism,
             )
             r: dict[str, Any] = {"functions": functions, "pools": pools, "slots": slots}
             r["build_uncached_s"], r["build_cached_s"] = _build_times(stack_path, root)
@@ -258,16 +261,18 @@ def main(argv: list[str] | None = None) -> str:
     with Bench(args.latency_ms / 1000) as bench:
         for pair in args.sizes.split(","):
             functions, pools = (int(x) for x in pair.split(":"))
-            rows.append(bench.run_case(functions, pools))
+            row = bench.run_case(functions, pools)
+            row["apply_p1_s"] = bench.run_case(functions, pools, parallelism=1)["apply_s"]
+            rows.append(row)
             print(f"  done {functions} functions / {pools} pools", file=sys.stderr)
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
     out = [
         f"### Cognito: moto on loopback, {args.latency_ms:.0f} ms emulated latency per request — {machine}",
         "",
         "| functions | pools | triggers | first plan calls (min) | plan s | first apply calls | writes (min) "
-        "| apply s | re-plan calls (min) | re-plan s | no-op writes | no-op s | fresh-runner plan calls | "
-        "fresh-runner plan s | build uncached s | build cached s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| apply s | apply s, `--parallelism 1` | re-plan calls (min) | re-plan s | no-op writes | no-op s "
+        "| fresh-runner plan calls | fresh-runner plan s | build uncached s | build cached s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         writes = sum(
@@ -279,6 +284,7 @@ def main(argv: list[str] | None = None) -> str:
             f"| {r['functions']} | {r['pools']} | {r['slots']} "
             f"| {sum(r['plan_calls'].values())} ({r['min_first_plan']}) | {r['plan_s']:.2f} "
             f"| {sum(r['apply_calls'].values())} | {writes} ({r['min_writes']}) | {r['apply_s']:.2f} "
+            f"| {r['apply_p1_s']:.2f} "
             f"| {sum(r['replan_calls'].values())} ({r['min_replan']}) | {r['replan_s']:.2f} "
             f"| {r['noop_writes']} | {r['noop_s']:.2f} | {sum(r['fresh_calls'].values())} | {r['fresh_s']:.2f} "
             f"| {r['build_uncached_s']:.2f} | {r['build_cached_s']:.3f} |"

@@ -264,3 +264,26 @@ def test_pacer__reset_header_when_no_retry_after() -> None:
     pacer.acquire()
     wait = pacer.settle(429, _headers(2, 0, **{"x-ratelimit-reset": str(int(t.now) + 2)}))
     assert wait == pytest.approx(2.0)
+
+
+def test_cli_apply_without_plan_file__reads_the_tenant_once(
+    make_harness: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from provisioner import cli
+
+    h = make_harness(syntax_check="off")
+    stack = write_stack(h.root, 6)
+    for name, value in {
+        "AUTH0_DOMAIN": h.emu.domain,
+        "AUTH0_CLIENT_ID": h.emu.client_id,
+        "AUTH0_CLIENT_SECRET": h.emu.client_secret,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(h.root)
+    h.emu.reset_counts()
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--state-dir", str(h.root / "state"), "apply", "-s", stack, "-e", "sandbox", "--auto-approve"])
+    assert done.value.code in (0, None), capsys.readouterr().err
+    assert h.emu.counts[("GET", "/api/v2/actions/triggers")] == 1
+    assert h.emu.counts[("GET", "/api/v2/actions/triggers/{trigger_id}/bindings")] == len(TRIGGERS)
+    assert h.emu.counts[("PATCH", "/api/v2/actions/triggers/{trigger_id}/bindings")] == len(TRIGGERS)
