@@ -287,3 +287,19 @@ def test_cli_apply_without_plan_file__reads_the_tenant_once(
     assert h.emu.counts[("GET", "/api/v2/actions/triggers")] == 1
     assert h.emu.counts[("GET", "/api/v2/actions/triggers/{trigger_id}/bindings")] == len(TRIGGERS)
     assert h.emu.counts[("PATCH", "/api/v2/actions/triggers/{trigger_id}/bindings")] == len(TRIGGERS)
+
+
+def test_build_longer_than_the_wait__deploy_gives_up_naming_what_it_waited_for(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(build_seconds=600, syntax_check="off")
+    stack = write_stack(h.root, 1)
+    planned = compute_plan(stack, "sandbox", h.factory, h.options())
+    client = planned.providers[0].client()
+    assert client.build_timeout == 360  # Auth0's builder limit (5 min) plus a minute, as terraform waits
+    client.build_timeout = 1.0
+    with pytest.raises(ApplyError) as caught:
+        apply_plan(planned, None, h.options())
+    message = str(caught.value)
+    assert "Deploy action act-000: auth0 build for action act-000 failed: gave up after" in message
+    assert "status 'pending'" in message
