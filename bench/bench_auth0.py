@@ -164,10 +164,10 @@ READING = (
     "Reading the Auth0 tables: a plan costs 2 + K reads (K managed triggers) plus one per 100 actions, so its "
     "time follows the number of pages, not the number of actions; the bindings of several triggers are read "
     "concurrently. The first apply writes exactly one create and one deploy per action and one bindings PATCH "
-    "per trigger; its other reads are two GETs per action (waiting for the build, then for the deployed "
-    "version). A no-op apply makes zero writes. Against a 2 requests/second tenant the pacer spaces requests by "
-    "`x-ratelimit-remaining`/`-reset`; concurrent reads can still draw an occasional 429, which the SDK retries "
-    "(the extra calls over the minimum in that table)."
+    "per trigger; its other reads are status rounds shared by every waiting deploy and binding, one "
+    "`GET /actions/actions` page per 100 actions a round (the parallel table counts them). A no-op apply makes "
+    "zero writes. Against a 2 requests/second tenant one pacer shared by all threads spaces requests evenly by "
+    "`x-ratelimit-*`, so neither the plan's concurrent reads nor the parallel apply draws a 429."
 )
 
 

@@ -65,7 +65,7 @@ def main() -> None:
         "",
     ]
     parts.append(startup())
-    for name in ("bench_auth0", "bench_cognito"):
+    for name in ("bench_auth0", "bench_parallel", "bench_cognito"):
         if (HERE / f"{name}.py").exists():
             print(f"running {name} …", file=sys.stderr)
             parts.append(_load(name).main([]))  # type: ignore[attr-defined]
