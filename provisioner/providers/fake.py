@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,8 @@ class FakeClient(Client):
         self.path = path
         self.calls: list[tuple[str, str]] = []
         self.store: dict[str, dict[str, Any]] = {}
+        # apply runs operations on several threads: one write of the store file at a time.
+        self._lock = threading.Lock()
         if path and os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
                 self.store = json.load(fh)
@@ -43,6 +46,12 @@ class FakeClient(Client):
     def put(
         self, address: str, doc: Mapping[str, Any], code: str | None = None, secrets: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
+        with self._lock:
+            return self._put(address, doc, code, secrets)
+
+    def _put(
+        self, address: str, doc: Mapping[str, Any], code: str | None, secrets: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         self.calls.append(("put", address))
         stored = dict(doc)
         if secrets:
@@ -54,9 +63,10 @@ class FakeClient(Client):
         return {"id": f"fake-{address}", "serial": serial}
 
     def delete(self, address: str) -> dict[str, Any]:
-        self.calls.append(("delete", address))
-        self.store.pop(address, None)
-        self._save()
+        with self._lock:
+            self.calls.append(("delete", address))
+            self.store.pop(address, None)
+            self._save()
         return {}
 
 
