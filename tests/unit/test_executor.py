@@ -74,7 +74,7 @@ def _op(name: str, *deps: str, method: str = "step", params: dict[str, Any] | No
 
 
 def _plan(*ops: Operation) -> Plan:
-    return Plan("s", "e", "rev", "fp", (), ops, salt="salt")
+    return Plan("s", "e", "rev", "fp", (), ops)
 
 
 def _graph() -> list[Operation]:
@@ -92,7 +92,7 @@ def _graph() -> list[Operation]:
 
 
 def _run(ops: list[Operation], parallelism: int, client: GraphClient) -> tuple[State, list[str]]:
-    state = State("s", "e", salt="salt")
+    state = State("s", "e", salt="salt", digest_key="k" * 64)
     done = Executor({"p": client}, state, {}, save=lambda s: None, parallelism=parallelism).run(_plan(*ops))
     return state, done
 
@@ -164,7 +164,7 @@ def test_executor__failure__no_new_operation_starts_running_ones_finish_and_are_
         _op("blocked", "long"),
     ]
     saves: list[dict[str, Any]] = []
-    state = State("s", "e", salt="salt")
+    state = State("s", "e", salt="salt", digest_key="k" * 64)
     executor = Executor({"p": client}, state, {}, save=lambda s: saves.append(dict(s.resources)), parallelism=4)
     timer = threading.Timer(0.2, gate.set)
     timer.start()
