@@ -425,6 +425,10 @@ class Watcher:
         self._started = 0  # rounds started
         self._seen: dict[str, tuple[int, LiveAction]] = {}  # action id -> (round, what it showed)
         self._written: dict[str, int] = {}  # action id -> rounds started when it was last written
+        self._written_at: dict[str, float] = {}
+        # How long builds have been seen to take at least: a deploy tried sooner than this after the
+        # write waits for a round instead (a refused deploy costs a call, like a round).
+        self._build_estimate = 0.0
         self._polling = False
         self._next = 0.0
         self._interval = POLL_MIN
@@ -436,6 +440,22 @@ class Watcher:
         """The action changed: only rounds starting from now tell its new state."""
         with self._cond:
             self._written[action_id] = self._started
+            self._written_at[action_id] = self.clock()
+
+    def probably_built(self, action_id: str) -> bool:
+        """Worth deploying without a status round first: a round since the write showed it built, or
+        the write is older than any build seen refused so far. A wrong guess costs one refused deploy."""
+        with self._cond:
+            seen = self._seen.get(action_id)
+            if seen is not None and seen[0] > self._written.get(action_id, -1):
+                return seen[1].status == "built"
+            return self.clock() - self._written_at.get(action_id, 0.0) >= self._build_estimate
+
+    def not_built(self, action_id: str) -> None:
+        """A deploy was refused for a build still running: builds take at least this long."""
+        with self._cond:
+            elapsed = self.clock() - self._written_at.get(action_id, self.clock())
+            self._build_estimate = max(self._build_estimate, elapsed + POLL_MIN)
 
     def was_written(self, action_id: str) -> bool:
         with self._cond:
@@ -844,15 +864,22 @@ class Auth0Client(Client):
         """
         from auth0.management.core.api_error import ApiError
 
-        for _ in range(3):
-            self.wait_built(action_id, name)
+        # A build that is surely done (or was never slow here) is deployed straight away; otherwise
+        # the shared status round says when.
+        waited = not self.watch.probably_built(action_id)
+        for _ in range(4):
+            if waited:
+                self.wait_built(action_id, name)
             try:
                 version = _plain(self.sdk.actions.deploy(action_id, request_options={"max_retries": MAX_RETRIES}))
             except ApiError as exc:
                 body = exc.body if isinstance(exc.body, Mapping) else {}
                 if exc.status_code == 400 and body.get("errorCode") == "action_not_built":
-                    # Seen built by a round, refused by deploy (a build restarted meanwhile): look again.
-                    self.watch.written(action_id)
+                    if not waited:  # the guess was early: learn how long builds take, then wait
+                        self.watch.not_built(action_id)
+                    else:  # seen built by a round, refused by deploy (a build restarted): look again
+                        self.watch.written(action_id)
+                    waited = True
                     continue
                 raise ProviderError(
                     "auth0",
@@ -868,8 +895,9 @@ class Auth0Client(Client):
     def set_bindings(self, trigger_id: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
         """Replace the trigger's ordered binding list (PATCH replaces it whole).
 
-        Actions this run deployed are first waited for until their new version is live (one
-        shared status round for all of them): a binding to an action not yet deployed is refused.
+        A binding to an action whose new version is not live yet is refused (``action_not_deployed``):
+        the PATCH is sent at once, and only if refused are the actions this run deployed waited for
+        (one shared status round for all of them) before it is sent again.
         """
         from auth0.management.core.api_error import ApiError
 
@@ -880,8 +908,8 @@ class Auth0Client(Client):
             and b["ref"].get("type") == "action_id"
             and self.watch.was_written(str(b["ref"]["value"]))
         ]
-        for attempt in range(3):
-            for action_id in fresh:
+        for attempt in range(4):
+            for action_id in fresh if attempt else ():
                 label = next((str(b.get("display_name")) for b in bindings if b["ref"].get("value") == action_id), "")
                 progresslib.waiting(f"waiting for {label or action_id} to go live")
                 try:
@@ -900,7 +928,7 @@ class Auth0Client(Client):
                 )
             except ApiError as exc:
                 body = exc.body if isinstance(exc.body, Mapping) else {}
-                if exc.status_code == 400 and body.get("errorCode") == "action_not_deployed" and attempt < 2:
+                if exc.status_code == 400 and body.get("errorCode") == "action_not_deployed" and attempt < 3:
                     for action_id in fresh:
                         self.watch.written(action_id)
                     continue

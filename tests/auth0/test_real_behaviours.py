@@ -229,10 +229,12 @@ def test_failed_build__reported_then_not_redeployed_until_the_stack_changes(h: H
     assert change.kind == "no-op"
     assert "the last build failed" in change.reason and "nothing to deploy until" in change.reason
     assert "it stays undeployed and unbound" in change.reason
-    # The apply stopped before binding post-user-registration; that still happens. Nothing else.
-    assert [op.description for op in planned.plan.operations] == [
-        "Bind trigger post-user-registration: store-user-id, slack-new-user"
-    ]
+    # Nothing else: at most the binding of post-user-registration, which does not depend on the failed
+    # action and ran beside it unless the failure stopped the apply first (operations run in parallel).
+    assert [op.description for op in planned.plan.operations] in (
+        [],
+        ["Bind trigger post-user-registration: store-user-id, slack-new-user"],
+    )
     h.apply()
     planned = h.plan()
     assert planned.plan.empty and [c.kind for c in planned.plan.changes] == ["no-op"]
