@@ -76,8 +76,11 @@ class Sandbox:
             # moto's backends live for the whole process: a new sandbox starts from an empty account.
             import urllib.request
 
+            # The reset reloads IAM's managed policies: about a second of CPU, which took over 10 s
+            # on a loaded 2-core machine running the test suite in parallel. The timeout only
+            # guards against a hang.
             urllib.request.urlopen(
-                urllib.request.Request(f"{self._endpoint}/moto-api/reset", method="POST"), timeout=10
+                urllib.request.Request(f"{self._endpoint}/moto-api/reset", method="POST"), timeout=120
             )
             self.pool_id = self._seed_pool()
         return self
