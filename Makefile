@@ -26,13 +26,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The suite runs in parallel (pytest-xdist), one worker per CPU by default: PYTEST_WORKERS=0 runs it
+# in one process. Tests that share a module-scoped fixture stay in one worker (tests/conftest.py).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+
 unit: venv
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test: lint typecheck unit
 
 test-long: venv
-	HOOKCTL_LONG=1 $(BIN)/python -m pytest -q
+	HOOKCTL_LONG=1 $(PYTEST)
 
 bench: venv
 	$(BIN)/python bench/run.py
