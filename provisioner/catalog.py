@@ -109,3 +109,11 @@ def aws_region(text: str) -> bool:
 
 def cognito_pool_id(text: str) -> bool:
     return len(text) <= 55 and COGNITO_POOL_ID_RE.fullmatch(text) is not None
+
+
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d+:key/[A-Za-z0-9-]+")
+
+
+def kms_key_arn(value: str) -> bool:
+    """Is ``value`` the ARN of a KMS key (not an alias ARN, not a bare key id)?"""
+    return _KMS_KEY_ARN.fullmatch(value) is not None

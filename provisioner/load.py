@@ -1025,6 +1025,15 @@ class _Loader:
                 )
         if pt.trigger in catalog.COGNITO_KMS_TRIGGERS and not pt.kms_key_id:
             self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} needs kms_key_id (a KMS key ARN)")
+        elif pt.trigger in catalog.COGNITO_KMS_TRIGGERS and not catalog.kms_key_arn(str(pt.kms_key_id)):
+            # Cognito encrypts the codes with it, and the function hookctl deploys needs kms:Decrypt on
+            # it: IAM grants that on a key ARN, never on an alias or a bare key id.
+            self.problem(
+                origin.line,
+                f"{origin.field}.kms_key_id",
+                "must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<key-id> "
+                "(not an alias or a bare key id)",
+            )
         if pt.trigger not in catalog.COGNITO_KMS_TRIGGERS and pt.kms_key_id:
             self.problem(origin.line, f"{origin.field}.kms_key_id", f"{pt.trigger} takes no kms_key_id")
         return PoolTrigger(pt.pool, pt.trigger, pt.origin, version, pt.kms_key_id, pt.take_over)

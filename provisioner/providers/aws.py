@@ -32,8 +32,11 @@ Calls a plan makes (the read budget), for F functions declared, P pools:
 - ``iam:ListRoles`` (one, paginated, by hookctl's path for the stack
   environment) plus ``ListAttachedRolePolicies`` and ``GetRolePolicy`` per
   role, only when a function's role is hookctl's to create, or with prune.
-- ``secretsmanager:DescribeSecret``: one per Secrets Manager secret named by
-  name rather than ARN (the reference and the role's policy use the ARN).
+- ``secretsmanager:DescribeSecret``: one per Secrets Manager secret referenced
+  (the reference and the role's policy use its ARN, and its KmsKeyId says whether
+  the role needs kms:Decrypt on a customer-managed key);
+  ``ssm:DescribeParameters``: one for the SSM parameters referenced (their KeyId);
+  ``kms:DescribeKey``: only for a key named by alias or key id.
 - ``sts:GetCallerIdentity``: only when no pool or function shows the account.
 
 Apply writes only what changed: an unchanged function is neither uploaded nor
@@ -119,6 +122,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
 log = logging.getLogger(__name__)
@@ -234,6 +238,14 @@ class LambdaCognitoClient(Client):
     @property
     def sts(self) -> STSClient:
         return self._aws("sts")
+
+    @property
+    def ssm(self) -> SSMClient:
+        return self._aws("ssm")
+
+    @property
+    def kms(self) -> Any:  # no type stubs installed for KMS
+        return self._aws("kms")
 
     @property
     def tagging(self) -> Any:  # no type stubs installed for the Resource Groups Tagging API
@@ -377,12 +389,38 @@ class LambdaCognitoClient(Client):
         document: Any = answer["PolicyDocument"]
         return attached, dict(json.loads(document) if isinstance(document, str) else document)
 
-    def secret_arn(self, secret_id: str, resource: str) -> str:
-        return str(
-            self._call("DescribeSecret", resource, lambda: self.secretsmanager.describe_secret(SecretId=secret_id))[
-                "ARN"
-            ]
-        )
+    def describe_secret(self, secret_id: str, resource: str) -> tuple[str, str | None]:
+        """A secret's ARN and the KMS key it is encrypted under (None: Secrets Manager's AWS managed key)."""
+        answer = self._call("DescribeSecret", resource, lambda: self.secretsmanager.describe_secret(SecretId=secret_id))
+        return str(answer["ARN"]), (str(answer["KmsKeyId"]) if answer.get("KmsKeyId") else None)
+
+    def parameter_keys(self, names: Iterable[str], resource: str) -> dict[str, str]:
+        """The KMS key of each SecureString parameter among ``names`` (name -> KeyId)."""
+        wanted = sorted(set(names))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 50):  # DescribeParameters takes at most 50 values a filter
+            chunk = wanted[start : start + 50]
+
+            def run(chunk: list[str] = chunk) -> list[dict[str, Any]]:
+                pages = self.ssm.get_paginator("describe_parameters").paginate(
+                    ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": chunk}]
+                )
+                return [dict(p) for page in pages for p in page.get("Parameters", [])]
+
+            for parameter in self._call("DescribeParameters", resource, run):
+                if parameter.get("Type") == "SecureString" and parameter.get("KeyId"):
+                    found[str(parameter["Name"])] = str(parameter["KeyId"])
+        return found
+
+    def customer_key_arn(self, key_id: str, resource: str) -> str | None:
+        """The ARN of a customer-managed KMS key named by id, alias or ARN; None for an AWS managed key."""
+        if key_id.startswith("alias/aws/") or ":alias/aws/" in key_id:
+            return None
+        if ":key/" in key_id:
+            return key_id
+        answer = self._call("DescribeKey", resource, lambda: self.kms.describe_key(KeyId=key_id))
+        metadata = answer["KeyMetadata"]
+        return str(metadata["Arn"]) if metadata.get("KeyManager") == "CUSTOMER" else None
 
     def caller_account(self) -> tuple[str, str]:
         """(partition, account) of the credentials."""
@@ -812,9 +850,23 @@ class LambdaCognitoClient(Client):
         current = dict(before.get("LambdaConfig") or {})
         wanted = merge_lambda_config(current, entries, remove)
         request["LambdaConfig"] = wanted
+        mfa: dict[str, Any] | None = None
+        if request.get("MfaConfiguration") in ("ON", "OPTIONAL") and not request.get("SmsConfiguration"):
+            # MFA without SMS (TOTP or email only) is SetUserPoolMfaConfig's: UpdateUserPool refuses to be
+            # sent it ("SMS configuration and Auto verification for phone_number are required when MFA is
+            # required/optional"), even unchanged. So it is left out of the update — terraform-provider-aws
+            # likewise sets MFA with SetUserPoolMfaConfig (internal/service/cognitoidp/user_pool.go) —
+            # and what SetUserPoolMfaConfig set is read first, to put back should the update reset it.
+            mfa = self.pool_mfa_config(user_pool_id, resource)
+            del request["MfaConfiguration"]
         self._write_pool(request, before, wanted, resource)
         after = self.describe_pool(user_pool_id, resource)
         assert after is not None
+        if mfa is not None and after.get("MfaConfiguration") != before.get("MfaConfiguration"):
+            log.warning("%s: UpdateUserPool reset MFA to %s; restoring it", resource, after.get("MfaConfiguration"))
+            self._restore_mfa(user_pool_id, mfa, resource)
+            after = self.describe_pool(user_pool_id, resource)
+            assert after is not None
         changed = settings_changes(before, after)
         lost = lambda_config_mismatches(dict(after.get("LambdaConfig") or {}), wanted)
         if changed or lost:
@@ -831,6 +883,54 @@ class LambdaCognitoClient(Client):
             if key in before and key not in after:
                 log.warning("%s: %s vanished after UpdateUserPool (a known moto gap; AWS keeps it)", resource, key)
         return {"LastModifiedDate": pool_last_modified(after)}
+
+    def pool_mfa_config(self, user_pool_id: str, resource: str) -> dict[str, Any]:
+        answer = self._call(
+            "GetUserPoolMfaConfig", resource, lambda: self.cognito.get_user_pool_mfa_config(UserPoolId=user_pool_id)
+        )
+        return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+    def _restore_mfa(self, user_pool_id: str, saved: Mapping[str, Any], resource: str) -> None:
+        """SetUserPoolMfaConfig with exactly what GetUserPoolMfaConfig answered before the update."""
+        shape: Any = self.cognito.meta.service_model.operation_model("SetUserPoolMfaConfig").input_shape
+        request = {k: v for k, v in saved.items() if k in shape.members and v is not None}
+        request["UserPoolId"] = user_pool_id
+        self._call("SetUserPoolMfaConfig", resource, lambda: self.cognito.set_user_pool_mfa_config(**request))
+
+    def _send_pool_update(self, once: Any, request: Mapping[str, Any], resource: str) -> None:
+        """UpdateUserPool, sent again while Cognito cannot use the pool's SMS role or SES identity yet.
+
+        UpdateUserPool re-validates the SmsConfiguration and EmailConfiguration it is sent, though
+        hookctl re-sends them unchanged (left out, they would be reset). A role IAM made moments ago
+        fails that check until it propagates: terraform-provider-aws retries these errors
+        (userPoolErrorRetryable in internal/service/cognitoidp/user_pool.go) for IAM's 2 minutes.
+        The request was refused, not handled, so sending it again is safe.
+        """
+        deadline = self.clock() + POOL_ROLE_PROPAGATION_SECONDS
+        delay = FIRST_RETRY_DELAY
+        while True:
+            try:
+                once.update_user_pool(**request)
+                return
+            except ClientError as exc:
+                if _code(exc) not in _POOL_ROLE_NOT_READY:
+                    raise
+                if self.clock() + delay > deadline:
+                    error = exc.response.get("Error", {})
+                    setting = "EmailConfiguration" if "Email" in _code(exc) else "SmsConfiguration"
+                    raise ProviderError(
+                        PROVIDER,
+                        "UpdateUserPool",
+                        resource,
+                        f"{_code(exc)}: {error.get('Message')}. UpdateUserPool re-validates the pool's {setting}, "
+                        "which hookctl does not change but must re-send (UpdateUserPool resets what it is not "
+                        "sent); nothing was written",
+                        hint=f"Fix the pool's {setting} (the role's trust policy must let cognito-idp.amazonaws.com "
+                        "assume it, with the pool's ExternalId), then apply again.",
+                    ) from None
+                log.info("%s: UpdateUserPool refused (%s); retrying in %.1f s", resource, _code(exc), delay)
+                self.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
 
     def _write_pool(
         self, request: dict[str, Any], before: Mapping[str, Any], wanted: Mapping[str, Any], resource: str
@@ -850,7 +950,7 @@ class LambdaCognitoClient(Client):
             if attempt:
                 self.sleep(min(0.5 * 2**attempt, 5.0))
             try:
-                once.update_user_pool(**request)
+                self._send_pool_update(once, request, resource)
                 return
             except ClientError as exc:
                 status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -889,6 +989,15 @@ class LambdaCognitoClient(Client):
 
 
 POOL_WRITE_ATTEMPTS = 3  # as many as botocore's standard retry mode makes
+# IAM's eventual consistency as terraform-provider-aws allows for it (propagationTimeout, 2 minutes).
+POOL_ROLE_PROPAGATION_SECONDS = 120.0
+_POOL_ROLE_NOT_READY = frozenset(
+    {
+        "InvalidSmsRoleTrustRelationshipException",
+        "InvalidSmsRoleAccessPolicyException",
+        "InvalidEmailRoleAccessPolicyException",
+    }
+)
 # botocore's throttling error codes (botocore/retries/standard.py): the request was not handled.
 _THROTTLED = frozenset(
     {
@@ -1063,13 +1172,14 @@ class CognitoProvider(Provider):
             "region": c.region,
             "pools": {view.name: view.user_pool_id for view in pools.values()},
         }
-        secret_arns = self._secret_arns(ctx)
+        secret_arns, secret_keys = self._secret_facts(ctx)
         live.facts = {
             "region": c.region,
             "partition": partition,
             "account": account,
             "pools": {view.name: view.to_fact() for view in pools.values()},
             "secret_arns": secret_arns,
+            "secret_keys": secret_keys,
         }
         functions = {**orphans, **owned}
         for name, cfg in functions.items():
@@ -1291,14 +1401,36 @@ class CognitoProvider(Provider):
             # Everything under hookctl's path for this stack environment is hookctl's.
             live.owned.add(address)
 
-    def _secret_arns(self, ctx: Context) -> dict[str, str]:
+    def _secret_facts(self, ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+        """Secrets Manager ARNs of secrets named by name, and the customer-managed KMS key (ARN) of every
+        referenced secret and SecureString parameter encrypted under one (locator -> key ARN): the
+        function's role needs kms:Decrypt on it. Read at plan time; never a value."""
         arns: dict[str, str] = {}
+        raw_keys: dict[str, tuple[str, str]] = {}  # locator -> (key id as given, where)
+        parameters: dict[str, str] = {}  # parameter name -> locator
+        seen: set[str] = set()
         for fn in ctx.stack.functions:
             for ref in fn.secrets:
-                if ref.source == "secretsmanager" and not ref.locator.startswith("arn:") and ref.locator not in arns:
-                    where = f"secret {ref.name} of {address_function(fn.name)}"
-                    arns[ref.locator] = self._client.secret_arn(ref.locator, where)
-        return arns
+                where = f"secret {ref.name} of {address_function(fn.name)}"
+                if ref.source == "secretsmanager" and ref.locator not in seen:
+                    seen.add(ref.locator)
+                    arn, key = self._client.describe_secret(ref.locator, where)
+                    if not ref.locator.startswith("arn:"):
+                        arns[ref.locator] = arn
+                    if key:
+                        raw_keys[ref.locator] = (key, where)
+                elif ref.source == "ssm":
+                    name = ref.locator.split(":parameter", 1)[1] if ref.locator.startswith("arn:") else ref.locator
+                    parameters[name] = ref.locator
+        if parameters:
+            for name, key in self._client.parameter_keys(parameters, "the stack's SSM parameters").items():
+                raw_keys[parameters[name]] = (key, f"parameter {name}")
+        keys: dict[str, str] = {}
+        for locator, (key, where) in raw_keys.items():
+            found = self._client.customer_key_arn(key, where)
+            if found is not None:
+                keys[locator] = found
+        return arns, keys
 
     # -- desired --------------------------------------------------------------------------
     def desired(self, ctx: Context, live: Live) -> dict[str, Resource]:
@@ -1328,7 +1460,9 @@ class CognitoProvider(Provider):
             else:
                 role_name = names.role(fn.name)
                 role = role_arn(partition, account, names.role_path, role_name)
-                access = secret_resource_arns(fn, secret_arns, partition, region, account)
+                access = secret_resource_arns(
+                    fn, secret_arns, partition, region, account, facts.get("secret_keys") or {}
+                )
                 out[address_role(fn.name)] = Resource(
                     address_role(fn.name),
                     desired_role_doc(partition, access),

@@ -64,6 +64,7 @@ SECRET_ENV_PREFIX = "HOOKCTL_SECRET_"
 SECRETS_POLICY_NAME = "hookctl-secrets"
 SECRETSMANAGER_READ = "secretsmanager:GetSecretValue"
 SSM_READ = "ssm:GetParameter"
+KMS_DECRYPT = "kms:Decrypt"
 DEFAULT_ARCHITECTURE = "x86_64"
 
 MAX_NAME = 64  # Lambda function names and IAM role names
@@ -73,7 +74,12 @@ _MARKER_RE = re.compile(r"(?:^| )\[hookctl ([0-9a-f]{16})\]$")
 _ROLE_DESCRIPTION_RE = re.compile(r"^Execution role of hookctl function (\S+) ")
 
 # DescribeUserPool fields that change without anyone editing the pool.
-VOLATILE_POOL_FIELDS = frozenset({"LastModifiedDate", "EstimatedNumberOfUsers"})
+# Fields the service computes and changes by itself: never settings, never compared, never sent.
+# Status is deprecated; SmsConfigurationFailure / EmailConfigurationFailure say whether Cognito can use
+# the SMS role or the SES identity right now, and come and go as IAM propagates or SES verifies.
+VOLATILE_POOL_FIELDS = frozenset(
+    {"LastModifiedDate", "EstimatedNumberOfUsers", "Status", "SmsConfigurationFailure", "EmailConfigurationFailure"}
+)
 # UserPoolType (DescribeUserPool) and UpdateUserPool's input name two fields differently.
 UPDATE_FIELD_SOURCES = {"UserPoolId": "Id", "PoolName": "Name"}
 # Deprecated: Cognito rejects an update carrying it together with
@@ -662,10 +668,21 @@ def permission_doc(source_arn: str | None, source_account: str | None) -> dict[s
 
 
 def secret_resource_arns(
-    fn: Function, secret_arns: Mapping[str, str], partition: str, region: str, account: str
+    fn: Function,
+    secret_arns: Mapping[str, str],
+    partition: str,
+    region: str,
+    account: str,
+    secret_keys: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
+    """What the function's role may do on what: read its secrets, and decrypt with the customer-managed
+    keys they are encrypted under (``secret_keys``: locator -> key ARN) and with the key Cognito
+    encrypts a sender trigger's codes with (``kms_key_id``)."""
     access: dict[str, set[str]] = {}
+    keys = secret_keys or {}
     for ref in referenced(fn):
+        if ref.locator in keys:
+            access.setdefault(KMS_DECRYPT, set()).add(keys[ref.locator])
         if ref.source == "secretsmanager":
             access.setdefault(SECRETSMANAGER_READ, set()).add(secret_arns.get(ref.locator, ref.locator))
         else:
@@ -675,6 +692,9 @@ def secret_resource_arns(
                 name = ref.locator if ref.locator.startswith("/") else f"/{ref.locator}"
                 arn = f"arn:{partition}:ssm:{region}:{account}:parameter{name}"
             access.setdefault(SSM_READ, set()).add(arn)
+    for pt in fn.triggers:
+        if pt.trigger in SENDER_TRIGGERS and pt.kms_key_id:
+            access.setdefault(KMS_DECRYPT, set()).add(pt.kms_key_id)
     return {action: sorted(arns) for action, arns in sorted(access.items())}
 
 
@@ -687,10 +707,15 @@ def desired_role_doc(partition: str, access: Mapping[str, list[str]]) -> dict[st
 
 
 def secrets_policy(access: Mapping[str, list[str]]) -> dict[str, Any] | None:
-    """The role's inline policy: read exactly the declared secrets; None when there are none."""
+    """The role's inline policy: read exactly the declared secrets, decrypt with exactly the keys they and
+    the sender triggers need; None when there is nothing to grant."""
     statements = [
         {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": list(access[action])}
-        for sid, action in (("ReadSecretsManagerSecrets", SECRETSMANAGER_READ), ("ReadSsmParameters", SSM_READ))
+        for sid, action in (
+            ("ReadSecretsManagerSecrets", SECRETSMANAGER_READ),
+            ("ReadSsmParameters", SSM_READ),
+            ("DecryptWithKmsKeys", KMS_DECRYPT),
+        )
         if access.get(action)
     ]
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
@@ -708,7 +733,7 @@ def live_role_doc(role: Mapping[str, Any], attached: Iterable[str], inline: Mapp
         if statement.get("Effect") != "Allow":
             continue
         for action in _as_list(statement.get("Action")):
-            if action in (SECRETSMANAGER_READ, SSM_READ):
+            if action in (SECRETSMANAGER_READ, SSM_READ, KMS_DECRYPT):
                 access.setdefault(str(action), set()).update(str(r) for r in _as_list(statement.get("Resource")))
     return {
         "trust": sorted(trust),

@@ -44,7 +44,8 @@ suite, the refusals, states and their order staying the same).
     through SetUserPoolMfaConfig); an SmsConfiguration role must trust
     cognito-idp.amazonaws.com. While the SMS role is unusable DescribeUserPool
     reports ``SmsConfigurationFailure`` (a field the service computes).
-    Omitting MfaConfiguration leaves MFA as SetUserPoolMfaConfig set it.
+    Omitting MfaConfiguration leaves MFA as SetUserPoolMfaConfig set it, unless
+    ``update_resets_mfa`` (AWS documents neither way).
 ``pool_tiers``
     DescribeUserPool carries ``UserPoolTier`` (moto omits it; CreateUserPool
     defaults to ESSENTIALS as AWS does since November 2024). PreTokenGeneration
@@ -72,6 +73,11 @@ from urllib.parse import unquote
 ENV_LIMIT = 4 * 1024  # bytes of Environment.Variables, measured as JSON
 ZIP_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024
+# LambdaConfigType.KMSKeyID's pattern (ArnType) in botocore's cognito-idp service model.
+_ARN_PART = r"[\w+=/,.@-]+"
+_KMS_KEY_ARN = re.compile(
+    rf"arn:{_ARN_PART}:{_ARN_PART}:([\w+=/,.@-]*)?:[0-9]+:{_ARN_PART}(:{_ARN_PART})?(:{_ARN_PART})?"
+)
 ADVANCED_TOKEN_VERSIONS = frozenset({"V2_0", "V3_0"})
 TIERS_WITH_ADVANCED_TOKENS = frozenset({"ESSENTIALS", "PLUS"})
 BEHAVIOURS = ("iam_propagation", "lambda_states", "lambda_limits", "pool_revalidation", "pool_tiers")
@@ -87,6 +93,10 @@ class AwsBehaviours:
     lambda_limits: bool = True
     pool_revalidation: bool = True
     pool_tiers: bool = True
+    # Not documented either way: does an UpdateUserPool without MfaConfiguration turn off MFA that
+    # SetUserPoolMfaConfig set? Off (the default) it keeps it; on, it resets it to OFF, so a test
+    # can prove hookctl copes with both.
+    update_resets_mfa: bool = False
     # IAM: "a few seconds" in practice; terraform-provider-aws allows up to 5 minutes.
     role_propagation_seconds: float = 8.0
     function_create_seconds: float = 2.0
@@ -268,6 +278,14 @@ class BehaviourLayer:
                     "InvalidSmsRoleTrustRelationshipException",
                     "Role does not have a trust relationship allowing Cognito to assume the role",
                 )
+            key = (request.get("LambdaConfig") or {}).get("KMSKeyID")
+            if key is not None and not _KMS_KEY_ARN.fullmatch(str(key)):
+                # The request shape's pattern in botocore's model, enforced server-side as AWS does.
+                return _json_error(
+                    "InvalidParameterException",
+                    f"1 validation error detected: Value '{key}' at 'lambdaConfig.kMSKeyID' failed to satisfy "
+                    f"constraint: Member must satisfy regular expression pattern: {_KMS_KEY_ARN.pattern}",
+                )
         if b.pool_tiers:
             tier = request.get("UserPoolTier") or self._model.tiers.get(str(request.get("UserPoolId")), "ESSENTIALS")
             version = ((request.get("LambdaConfig") or {}).get("PreTokenGenerationConfig") or {}).get("LambdaVersion")
@@ -315,6 +333,8 @@ class BehaviourLayer:
                 return json.dumps(data).encode()
             if operation == "UpdateUserPool" and request.get("UserPoolTier"):
                 self._model.tiers[str(request.get("UserPoolId"))] = str(request["UserPoolTier"])
+            if operation == "UpdateUserPool" and b.update_resets_mfa and "MfaConfiguration" not in request:
+                _reset_mfa(str(request.get("UserPoolId")))
             if operation == "DescribeUserPool":
                 data = _json(answer)
                 self._decorate_pool(data.get("UserPool") or {}, now)
@@ -479,6 +499,15 @@ def _role_trust(role_arn: str) -> set[str] | None:
         principal = (statement.get("Principal") or {}).get("Service") or []
         services.update([principal] if isinstance(principal, str) else principal)
     return services
+
+
+def _reset_mfa(user_pool_id: str) -> None:
+    """MFA back to OFF in moto's Cognito backend (same process), as SetUserPoolMfaConfig would."""
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    region = user_pool_id.split("_", 1)[0]
+    cognitoidp_backends[DEFAULT_ACCOUNT_ID][region].set_user_pool_mfa_config(user_pool_id, {}, {}, "OFF")
 
 
 def _lambda_error(status: int, code: str, message: str) -> Answer:

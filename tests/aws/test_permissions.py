@@ -42,6 +42,7 @@ PLAN_STACK = """
           trigger: PostConfirmation
           secrets:
             WEBHOOK_URL: {{secretsmanager: hookctl/dev/crm, key: url}}
+            API_TOKEN: {{ssm: /hookctl/dev/token}}
     """
 
 
@@ -129,7 +130,14 @@ def as_planner(aws: World, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.managed_policies
 def test_plan__documented_read_only_policy__plans_and_cannot_write(aws: World, as_planner: Callable[[], None]) -> None:
     pool = aws.pool()
-    aws.secretsmanager.create_secret(Name="hookctl/dev/crm", SecretString=json.dumps({"url": "https://crm.invalid"}))
+    # Both under customer-managed keys named by alias: plan reads their KeyIds and resolves the aliases.
+    kms, ssm = aws.session.client("kms"), aws.session.client("ssm")
+    for alias in ("alias/crm-secrets", "alias/tokens"):
+        kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    aws.secretsmanager.create_secret(
+        Name="hookctl/dev/crm", SecretString=json.dumps({"url": "https://crm.invalid"}), KmsKeyId="alias/crm-secrets"
+    )
+    ssm.put_parameter(Name="/hookctl/dev/token", Value="t0ken", Type="SecureString", KeyId="alias/tokens")
     aws.write_stack(PLAN_STACK.format(pool=pool))
     aws.plan_and_apply()  # as the account's administrator
     aws.edit_stack("trigger: PostConfirmation", "trigger: PostConfirmation\n      timeout: 9")
@@ -148,10 +156,13 @@ def test_plan__documented_read_only_policy__plans_and_cannot_write(aws: World, a
         "iam:GetRolePolicy": f"arn:aws:iam::{ACCOUNT}:role/hookctl/perm/dev/perm-dev-gate",
         "tagging:GetResources": "*",
         "secretsmanager:DescribeSecret": "*",
+        "ssm:DescribeParameters": "*",
+        "kms:DescribeKey": "*",
     }
     calls = {name.replace("tagging:", "tag:") for name in aws.calls}
     assert "lambda:ListFunctions" not in calls
     assert "tag:GetResources" in calls  # prune: orphans found by tag
+    assert {"ssm:DescribeParameters", "kms:DescribeKey"} <= calls  # the secrets' customer-managed keys
     plan_policy = documented_policy("plan")
     for call in sorted(aws.calls):
         action = call.replace("tagging:", "tag:")

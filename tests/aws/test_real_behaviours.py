@@ -8,6 +8,7 @@ converged anyway, the re-plan is empty, and nothing exists twice or went missing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -305,3 +306,171 @@ def test_plan__token_v2_on_lite_pool__refused_before_any_role_or_function(
     assert real.describe(pool)["UserPoolTier"] == "ESSENTIALS"
     assert real.plan().plan.changes == ()
     assert real.function_names() == {"real-dev-claims"}
+
+
+SIGN_UP = """
+    stack: real
+    environments:
+      dev:
+        cognito:
+          region: eu-west-1
+          pools: {{main: {pool}}}
+    cognito:
+      functions:
+        gate:
+          template: cognito/pre-sign-up/auto-confirm-domain.py.j2
+          runtime: python3.13
+          role: {role}
+          vars: {{domains: [example.com]}}
+          trigger: PreSignUp
+    """
+
+COGNITO_SMS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "cognito-idp.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "pool-sms"}},
+        }
+    ],
+}
+
+
+def _settled_role(real: World) -> str:
+    role = real.role("function-role")
+    _CLOCK.clock.now += 600
+    return role
+
+
+@pytest.mark.parametrize("resets", [False, True], ids=["update-keeps-mfa", "update-resets-mfa"])
+def test_apply__pool_mfa_totp_only__trigger_added_without_resending_mfa_and_mfa_kept(
+    real: World, modelled: ModelledMotoServer, resets: bool
+) -> None:
+    assert modelled.layer is not None
+    modelled.layer.behaviours = replace(AwsBehaviours(), update_resets_mfa=resets)
+    pool = real.pool("main", AutoVerifiedAttributes=["email"])
+    real.cognito.set_user_pool_mfa_config(
+        UserPoolId=pool, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="OPTIONAL"
+    )
+    mfa_before = real.cognito.get_user_pool_mfa_config(UserPoolId=pool)
+    mfa_before.pop("ResponseMetadata")
+    # The layer refuses re-sending that MFA as Cognito does, unchanged as it is.
+    with pytest.raises(real.cognito.exceptions.InvalidParameterException, match="SMS configuration and Auto"):
+        real.cognito.update_user_pool(UserPoolId=pool, MfaConfiguration="OPTIONAL", AutoVerifiedAttributes=["email"])
+    real.write_stack(SIGN_UP.format(pool=pool, role=_settled_role(real)))
+    real.plan_and_apply()
+    assert real.lambda_config(pool) == {"PreSignUp": function_arn("real-dev-gate")}
+    mfa_after = real.cognito.get_user_pool_mfa_config(UserPoolId=pool)
+    mfa_after.pop("ResponseMetadata")
+    assert mfa_after == mfa_before
+    assert real.describe(pool)["MfaConfiguration"] == "OPTIONAL"
+    assert real.calls.get("cognito-idp:SetUserPoolMfaConfig", 0) == (1 if resets else 0)
+    assert refused(modelled, "UpdateUserPool", "InvalidParameterException") == 1  # only the direct one above
+    assert real.plan().plan.changes == ()
+    assert real.function_names() == {"real-dev-gate"}
+
+
+def _sms_pool(real: World, trust: dict[str, object]) -> tuple[str, str]:
+    sms_role = str(real.iam.create_role(RoleName="pool-sms", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+    pool = real.pool(
+        "main",
+        AutoVerifiedAttributes=["phone_number"],
+        SmsConfiguration={"SnsCallerArn": sms_role, "ExternalId": "pool-sms", "SnsRegion": "eu-west-1"},
+    )
+    return pool, sms_role
+
+
+def test_apply__sms_role_still_propagating__update_retried_and_failure_field_never_a_change(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    role = _settled_role(real)
+    pool, sms_role = _sms_pool(real, COGNITO_SMS_TRUST)  # made just now: Cognito cannot assume it yet
+    real.write_stack(SIGN_UP.format(pool=pool, role=role))
+    planned = real.plan()
+    # Computed by the service: present now, gone once the role propagates — never a pool setting.
+    assert real.describe(pool)["SmsConfigurationFailure"] == "InvalidSmsRoleTrustRelationshipException"
+    real.apply(planned)
+    assert refused(modelled, "UpdateUserPool", "InvalidSmsRoleTrustRelationshipException") >= 1
+    assert "SmsConfigurationFailure" not in real.describe(pool)
+    assert real.describe(pool)["SmsConfiguration"]["SnsCallerArn"] == sms_role
+    assert real.lambda_config(pool) == {"PreSignUp": function_arn("real-dev-gate")}
+    assert real.plan().plan.changes == ()
+
+
+def test_apply__sms_role_cognito_cannot_assume__clear_error_pool_untouched(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    role = _settled_role(real)
+    lambda_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    pool, _ = _sms_pool(real, lambda_only)
+    before = real.describe(pool)
+    real.write_stack(SIGN_UP.format(pool=pool, role=role))
+    with pytest.raises(ApplyError, match=r"re-validates the pool's SmsConfiguration, which hookctl does not change"):
+        real.plan_and_apply()
+    after = real.describe(pool)
+    assert after.get("LambdaConfig") in (None, {}) and after["SmsConfiguration"] == before["SmsConfiguration"]
+    # The permission was granted before the pool write; the next apply, once the role is fixed, finishes.
+    real.iam.update_assume_role_policy(RoleName="pool-sms", PolicyDocument=json.dumps(COGNITO_SMS_TRUST))
+    real.plan_and_apply()
+    assert real.lambda_config(pool) == {"PreSignUp": function_arn("real-dev-gate")}
+    assert len(real.statements("real-dev-gate")) == 1
+    assert real.plan().plan.changes == ()
+
+
+SENDER = """
+    stack: real
+    environments:
+      dev:
+        cognito:
+          region: eu-west-1
+          pools: {{main: {pool}}}
+    cognito:
+      functions:
+        mailer:
+          template: cognito/post-confirmation/notify-webhook.py.j2
+          runtime: python3.13
+          triggers:
+            - {{pool: main, trigger: CustomEmailSender, kms_key_id: "{key}"}}
+          secrets:
+            WEBHOOK_URL: {{secretsmanager: hookctl/dev/crm, key: url}}
+            API_TOKEN: {{ssm: /hookctl/dev/token}}
+    """
+
+
+@pytest.mark.managed_policies
+def test_apply__sender_and_secrets_under_customer_keys__role_may_decrypt_with_exactly_those_keys(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    kms, ssm = real.session.client("kms"), real.session.client("ssm")
+    sender_key = kms.create_key(Description="codes")["KeyMetadata"]["Arn"]
+    secret_key = kms.create_key(Description="secrets")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/crm-secrets", TargetKeyId=secret_key["KeyId"])
+    parameter_key = kms.create_key(Description="parameters")["KeyMetadata"]
+    real.secretsmanager.create_secret(
+        Name="hookctl/dev/crm", SecretString=json.dumps({"url": "https://crm.invalid"}), KmsKeyId="alias/crm-secrets"
+    )
+    ssm.put_parameter(Name="/hookctl/dev/token", Value="t0ken", Type="SecureString", KeyId=parameter_key["KeyId"])
+    pool = real.pool()
+
+    # An alias is refused where the stack says it (IAM grants kms:Decrypt on key ARNs), and by Cognito.
+    real.write_stack(SENDER.format(pool=pool, key="alias/codes-of-the-sender-trigger"))
+    with pytest.raises(InputError, match=r"kms_key_id: must be a KMS key ARN"):
+        validate_stack(str(real.stack_path), "dev")
+    with pytest.raises(real.cognito.exceptions.InvalidParameterException, match="kMSKeyID"):
+        real.cognito.update_user_pool(UserPoolId=pool, LambdaConfig={"KMSKeyID": "alias/codes-of-the-sender-trigger"})
+
+    real.write_stack(SENDER.format(pool=pool, key=sender_key))
+    real.plan_and_apply()
+    policy = real.iam.get_role_policy(RoleName="real-dev-mailer", PolicyName="hookctl-secrets")["PolicyDocument"]
+    grants = {s["Action"]: sorted(s["Resource"]) for s in policy["Statement"]}
+    assert grants["kms:Decrypt"] == sorted([sender_key, secret_key["Arn"], parameter_key["Arn"]])
+    assert real.lambda_config(pool)["KMSKeyID"] == sender_key
+    assert real.plan().plan.changes == ()
+    assert real.function_names() == {"real-dev-mailer"}
