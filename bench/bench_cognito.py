@@ -3,11 +3,15 @@
 Stacks of 1, 10 and 50 functions over 1 and 3 user pools, run against moto's
 server on loopback through real boto3 (``AWS_ENDPOINT_URL``), with an emulated
 latency per request (a botocore ``before-send`` hook; moto answers in
-microseconds, AWS in tens of milliseconds). Calls are counted by operation with
-the client's own ``before-call`` counter. Also times a cached versus an
-uncached build of every function. Prints a Markdown table naming the machine.
+microseconds, AWS in tens of milliseconds). With ``--realistic`` the sandbox's
+model of AWS sits in front of moto with its realistic durations
+(``provisioner/sandbox/awsmodel.py``: a new role unusable for 8 s, a new
+function Pending for 2 s, an update InProgress for 2 s). Calls are counted by
+operation with the client's own ``before-call`` counter. Also times a cached
+versus an uncached build of every function. Prints a Markdown table naming the
+machine.
 
-    .venv/bin/python bench/bench_cognito.py [--latency-ms 50] [--sizes 1:1,1:3,10:1,10:3,50:3]
+    .venv/bin/python bench/bench_cognito.py [--latency-ms 50] [--sizes 1:1,1:3,10:1,10:3,50:3] [--realistic]
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from provisioner.load import load_stack
 from provisioner.model import Stack
@@ -37,6 +40,7 @@ from provisioner.pipeline import Options, apply_plan, compute_plan, package_all
 from provisioner.providers.aws import CognitoProvider
 from provisioner.providers.base import Provider
 from provisioner.render import render_all
+from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 from provisioner.sandbox.run import quiet_moto_logs
 from provisioner.secrets import SecretResolver
 
@@ -107,12 +111,13 @@ def write_stack(root: Path, functions: int, pool_ids: list[str], role: str) -> t
 
 
 class Bench:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, realistic: bool = False) -> None:
         self.latency = latency
         port = _free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         quiet_moto_logs()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        behaviours = AwsBehaviours() if realistic else AwsBehaviours().without(*BEHAVIOURS)
+        self.server = ModelledMotoServer(behaviours, port=port)
         os.environ.update(
             AWS_ENDPOINT_URL=self.endpoint,
             AWS_ACCESS_KEY_ID="bench",
@@ -194,8 +199,8 @@ class Bench:
             r["fresh_calls"] = Counter(self.last.client().calls)
             assert not fresh.plan.changes, "a fresh runner must see no changes"
             permissions = len({(i, pool) for i, pool in _assignments(functions, pools, slots)})
-            r["min_first_plan"] = 1 + pools  # ListFunctions (one page here) + DescribeUserPool per pool
-            r["min_replan"] = 1 + pools + functions  # + GetPolicy per managed function
+            r["min_first_plan"] = functions + pools  # GetFunction per declared function + DescribeUserPool per pool
+            r["min_replan"] = pools + 2 * functions  # + GetPolicy per managed function
             # CreateFunction per function, AddPermission per (function, pool), UpdateUserPool per pool used.
             r["min_writes"] = functions + permissions + min(pools, slots)
             return r
@@ -256,9 +261,10 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--sizes", default="1:1,1:3,10:1,10:3,50:3", help="functions:pools pairs")
+    parser.add_argument("--realistic", action="store_true", help="AWS's delays modelled in front of moto")
     args = parser.parse_args(argv)
     rows = []
-    with Bench(args.latency_ms / 1000) as bench:
+    with Bench(args.latency_ms / 1000, realistic=args.realistic) as bench:
         for pair in args.sizes.split(","):
             functions, pools = (int(x) for x in pair.split(":"))
             row = bench.run_case(functions, pools)
@@ -266,8 +272,9 @@ def main(argv: list[str] | None = None) -> str:
             rows.append(row)
             print(f"  done {functions} functions / {pools} pools", file=sys.stderr)
     machine = f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()})"
+    delays = ", and AWS's delays modelled (role propagation 8 s, Pending 2 s, InProgress 2 s)" if args.realistic else ""
     out = [
-        f"### Cognito: moto on loopback, {args.latency_ms:.0f} ms emulated latency per request — {machine}",
+        f"### Cognito: moto on loopback, {args.latency_ms:.0f} ms emulated latency per request{delays} — {machine}",
         "",
         "| functions | pools | triggers | first plan calls (min) | plan s | first apply calls | writes (min) "
         "| apply s | apply s, `--parallelism 1` | re-plan calls (min) | re-plan s | no-op writes | no-op s "
@@ -298,15 +305,16 @@ def main(argv: list[str] | None = None) -> str:
         )
     out += [
         "",
-        "Reading the Cognito table: a plan reads ListFunctions once (moto answers in one page; AWS pages by 50), "
-        "DescribeUserPool once per pool and GetPolicy once per managed function that exists; no GetFunction, and "
-        "no ListTags while the state records the functions (a fresh runner without state adds one ListTags per "
-        "function to prove it owns it). GetPolicy dominates a large plan's time; it stays sequential because "
-        "Lambda's GetPolicy quota is 15 requests a second. The first apply writes one CreateFunction per function, "
-        "one AddPermission per (function, pool) and one UpdateUserPool per pool, and reads one GetFunction per "
-        "function (the waiter) and two DescribeUserPool per pool (the stale check before, the proof after). "
-        "A no-op apply writes nothing. Builds have no dependencies here (no npm or pip run); a cached build only "
-        "re-hashes the zip.",
+        "Reading the Cognito table: a plan reads each declared function by name (GetFunction: configuration, code "
+        "hash and tags in one answer) and never ListFunctions, which would return every function of the region "
+        "with its environment in plaintext; DescribeUserPool once per pool and GetPolicy once per managed function "
+        "that exists. A fresh runner without state proves ownership from the tags GetFunction already returned, so "
+        "it costs what a re-plan costs. The first apply writes one CreateFunction per function, one AddPermission "
+        "per (function, pool) and one UpdateUserPool per pool, and polls GetFunctionConfiguration until each "
+        "function is Active (once when Lambda is instant; every 0.5 s growing to 5 s when it is Pending), with "
+        "two DescribeUserPool per pool (the stale check before, the proof after). With AWS's delays a CreateFunction "
+        "refused while the new role propagates counts again when retried. A no-op apply writes nothing. Builds "
+        "have no dependencies here (no npm or pip run); a cached build only re-hashes the zip.",
     ]
     text = "\n".join(out) + "\n"
     print(text)

@@ -70,6 +70,9 @@ def main() -> None:
         if (HERE / f"{name}.py").exists():
             print(f"running {name} …", file=sys.stderr)
             parts.append(_load(name).main([]))  # type: ignore[attr-defined]
+    if (HERE / "bench_cognito.py").exists():
+        print("running bench_cognito --realistic …", file=sys.stderr)
+        parts.append(_load("bench_cognito").main(["--realistic"]))  # type: ignore[attr-defined]
     results = HERE / "RESULTS.md"
     # The test-suite durations are measured by hand (a full `make test` takes minutes): keep them.
     kept = results.read_text().partition(SUITE_HEADING)[2] if results.exists() else ""
