@@ -9,14 +9,18 @@ converged anyway, the re-plan is empty, and nothing exists twice or went missing
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from provisioner.errors import ApplyError, InputError
+from provisioner.load import load_stack
+from provisioner.package import BuildError, check_lambda_size
 from provisioner.pipeline import validate_stack
-from provisioner.sandbox.awsmodel import AwsBehaviours, ModelledMotoServer
+from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 
 from .world import World, function_arn
 
@@ -474,3 +478,57 @@ def test_apply__sender_and_secrets_under_customer_keys__role_may_decrypt_with_ex
     assert real.lambda_config(pool)["KMSKeyID"] == sender_key
     assert real.plan().plan.changes == ()
     assert real.function_names() == {"real-dev-mailer"}
+
+
+def test_plan__code_over_250mb_unzipped__refused_when_packaged_as_lambda_would(
+    real: World, modelled: ModelledMotoServer, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("index.mjs", "export const handler = async (event) => event;\n")
+        with archive.open("node_modules/blob.bin", "w", force_zip64=True) as blob:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(251):  # 251 MB of zeros: a few hundred KB zipped
+                blob.write(chunk)
+    role = real.role("plain-role")
+    _CLOCK.clock.now += 600
+    # The layer refuses it as Lambda does, after the upload.
+    with pytest.raises(real.lambda_.exceptions.InvalidParameterValueException, match="Unzipped size must be smaller"):
+        real.lambda_.create_function(
+            FunctionName="bomb",
+            Runtime="nodejs22.x",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": bomb.read_bytes()},
+        )
+    # hookctl refuses the same build when it packages it, at plan time, with Lambda's real limits.
+    pool = real.pool()
+    real.write_stack(CREATED_ROLE.format(pool=pool))
+    [fn] = load_stack(str(real.stack_path), "dev").functions
+    with pytest.raises(BuildError, match=r"251\.0 MB unzipped; Lambda accepts at most 250\.0 MB"):
+        check_lambda_size(fn, str(bomb))
+    assert real.function_names() == set()
+
+
+@pytest.mark.managed_policies
+def test_behaviours__switched_off_by_flag_or_environment__moto_answers_as_before(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    off = AwsBehaviours.from_environment(
+        {"HOOKCTL_SANDBOX_AWS_OFF": "iam_propagation, lambda_states", "HOOKCTL_SANDBOX_TIME_SCALE": "0.5"}
+    )
+    assert (off.iam_propagation, off.lambda_states, off.lambda_limits) == (False, False, True)
+    assert off.role_propagation_seconds == AwsBehaviours().role_propagation_seconds * 0.5
+    assert AwsBehaviours.from_environment({"HOOKCTL_SANDBOX_AWS_OFF": "all"}).without() == AwsBehaviours().without(
+        *BEHAVIOURS
+    )
+    with pytest.raises(ValueError, match="unknown behaviour lambda_state"):
+        AwsBehaviours.from_environment({"HOOKCTL_SANDBOX_AWS_OFF": "lambda_state"})
+
+    assert modelled.layer is not None
+    modelled.layer.behaviours = off
+    real.write_stack(CREATED_ROLE.format(pool=real.pool()))
+    real.plan_and_apply()
+    assert real.calls["lambda:CreateFunction"] == 1 and _CLOCK.clock.slept == []
+    assert sum(modelled.layer.refused.values()) == 0
+    assert real.plan().plan.changes == ()
