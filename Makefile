@@ -8,11 +8,14 @@ STAMP := $(VENV)/.hookctl-installed
 
 .PHONY: venv demo test test-long lint typecheck unit bench clean
 
+# pip's and the build backend's chatter goes to $(VENV)/install.log, shown only if the install fails.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[sandbox,dev]'
-	touch $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing hookctl into $(VENV) (log: $(VENV)/install.log) ..."
+	@{ $(BIN)/python -m pip install --disable-pip-version-check --upgrade pip \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e '.[sandbox,dev]'; } \
+	  > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; echo "Installing hookctl failed; see above."; exit 1; }
+	@touch $(STAMP)
 
 venv: $(STAMP)
 

@@ -72,6 +72,13 @@ COGNITO_TRIGGERS: frozenset[str] = COGNITO_SIMPLE_TRIGGERS | frozenset(COGNITO_V
 COGNITO_KMS_TRIGGERS: frozenset[str] = frozenset({"CustomSMSSender", "CustomEmailSender"})
 
 LAMBDA_RUNTIMES: frozenset[str] = frozenset({"nodejs20.x", "nodejs22.x", "python3.12", "python3.13"})
+# The runtime a function gets when its stack entry names none: the newest of the handler file's language.
+LAMBDA_DEFAULT_RUNTIMES: dict[str, str] = {
+    ".mjs": "nodejs22.x",
+    ".js": "nodejs22.x",
+    ".cjs": "nodejs22.x",
+    ".py": "python3.13",
+}
 
 
 def lambda_language(runtime: str) -> str:

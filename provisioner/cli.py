@@ -121,9 +121,18 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url:
     help="Stack file; repeatable (default: every stack under ./stacks).",
 )
 @env_option
+@click.option(
+    "--check-secrets",
+    is_flag=True,
+    help="Also check that local secret sources (env variables, files) are present.",
+)
 @pass_runtime
-def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None) -> None:
-    """Check stack files, templates and local secret sources. No API is called."""
+def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None, check_secrets: bool) -> None:
+    """Check stack files and templates, and syntax-check every rendered handler.
+
+    Offline and needs no secret or credential (like terraform validate): fit for
+    pre-commit and for pull requests from forks. No API is called.
+    """
     from .load import discover_stacks, duplicate_stack_names, environment_names
     from .pipeline import validate_stack
 
@@ -135,7 +144,7 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None)
     for path in paths:
         for env in [environment] if environment else environment_names(path):
             try:
-                stack = validate_stack(path, env)
+                stack = validate_stack(path, env, check_secrets=check_secrets, progress=rt.progress)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue

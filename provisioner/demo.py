@@ -42,10 +42,20 @@ def patched_environ(values: dict[str, str]) -> Iterator[None]:
 
 
 def find_stacks_dir() -> Path:
-    here = Path.cwd() / "stacks"
-    if (here / DEMO_STACK).exists():
-        return here
-    raise HookctlError(f"no stacks/{DEMO_STACK} here; run the demo from the repository root")
+    """The example stacks shipped inside the package (``provisioner.examples``), so the demo runs
+    wherever hookctl is installed; a source checkout without an install uses its ``stacks/``."""
+    from importlib import resources
+
+    try:
+        shipped = Path(str(resources.files("provisioner.examples")))
+        if (shipped / DEMO_STACK).is_file():
+            return shipped
+    except ModuleNotFoundError:
+        pass
+    checkout = Path(__file__).resolve().parent.parent / "stacks"
+    if (checkout / DEMO_STACK).is_file():
+        return checkout
+    raise HookctlError(f"the example stack {DEMO_STACK} is missing from this hookctl installation; reinstall hookctl")
 
 
 def run_demo(echo: Echo, progress: Echo, providers_for: Any) -> None:
@@ -55,7 +65,7 @@ def run_demo(echo: Echo, progress: Echo, providers_for: Any) -> None:
     stacks = find_stacks_dir()
     with tempfile.TemporaryDirectory(prefix="hookctl-demo-") as tmp:
         work = Path(tmp)
-        shutil.copytree(stacks, work / "stacks")
+        shutil.copytree(stacks, work / "stacks", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         stack_path = str(work / "stacks" / DEMO_STACK)
         options = Options(state_dir=str(work / "state"), build_dir=str(work / "build"), progress=progress)
         echo("==> Starting the sandbox (Auth0 emulator + moto) on 127.0.0.1")

@@ -68,7 +68,7 @@ SUBST_PREFIX = "HOOKCTL_VAR_"
 SUBST_FIXED = frozenset({"HOOKCTL_SANDBOX_POOL_ID"})
 SUBST_ALLOW_ENV = "HOOKCTL_ALLOW_VARS"
 
-TOP_KEYS = ("stack", "description", "prune", "vars", "environments", "auth0", "cognito")
+TOP_KEYS = ("stack", "description", "prune", "template_path", "vars", "environments", "auth0", "cognito")
 ENV_KEYS = ("inherit", "vars", "auth0", "cognito")
 ENV_AUTH0_KEYS = ("domain",)
 ENV_COGNITO_KEYS = ("region", "pools")
@@ -76,6 +76,7 @@ AUTH0_KEYS = ("actions", "triggers")
 ACTION_KEYS = (
     "trigger",
     "template",
+    "code",
     "runtime",
     "vars",
     "dependencies",
@@ -86,6 +87,7 @@ TRIGGER_KEYS = ("bindings", "exclusive")
 COGNITO_KEYS = ("functions",)
 FUNCTION_KEYS = (
     "template",
+    "code",
     "runtime",
     "handler",
     "trigger",
@@ -161,7 +163,7 @@ def read_document(path: str) -> tuple[Any, str]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
-        raise InputError([Problem(path, line, "yaml", f"syntax error: {what}")]) from None
+        raise InputError([Problem(path, line, "yaml", _explain_syntax(what, mark))]) from None
     except ReaderError as exc:
         # Control characters (NUL, BEL, ...) are not allowed anywhere in YAML.
         line = text.count("\n", 0, max(exc.position, 0)) + 1
@@ -173,6 +175,23 @@ def read_document(path: str) -> tuple[Any, str]:
     except RecursionError:
         raise InputError([Problem(path, None, "yaml", f"nested more than {MAX_DEPTH} levels deep")]) from None
     return doc, hashlib.sha256(raw).hexdigest()
+
+
+def _explain_syntax(what: str, mark: Any) -> str:
+    """The parser's words, led by what a person most likely did: mis-indented a line (the usual
+    cause of these two parser messages) or wrote ``: `` inside an unquoted value."""
+    column = f" (column {mark.column + 1})" if mark is not None and getattr(mark, "column", None) is not None else ""
+    if what.startswith("expected <block end>") or what.startswith("did not find expected key"):
+        return (
+            f"bad indentation{column}: this line does not line up with the keys above it; "
+            f"keys of one mapping start in the same column, indented with spaces (parser: {what})"
+        )
+    if what == "mapping values are not allowed here":
+        return (
+            f"bad indentation{column}: this line is indented deeper than the line above allows, "
+            f"or a value contains ': ' and needs quotes (parser: {what})"
+        )
+    return f"syntax error: {what}"
 
 
 class _ValueError(ConstructorError):
@@ -295,11 +314,24 @@ def _stack_line(path: str) -> int | None:
     return None
 
 
-def load_stack(path: str, environment: str | None = None) -> Stack:
-    """Load and validate ``path`` for ``environment`` (optional when there is only one)."""
+SecretCheck = Callable[[SecretRef, str], Problem | None]
+
+
+def load_stack(path: str, environment: str | None = None, *, check_secret: SecretCheck | None = None) -> Stack:
+    """Load and validate ``path`` for ``environment`` (optional when there is only one).
+
+    ``check_secret(ref, stack_dir)`` (e.g. "is this environment variable set?") runs on every secret
+    declared well enough to check, even when the file has other problems, so all are reported at once."""
     doc, revision = read_document(path)
     loader = _Loader(path)
     stack = loader.build(doc, environment, revision)
+    if check_secret is not None:
+        base_dir = os.path.dirname(os.path.abspath(path))
+        for ref in loader.refs:
+            found = check_secret(ref, base_dir)
+            if found is not None:
+                loader.problem(found.line, found.field, found.message)
+                loader.hint = loader.hint or "A secret's source must exist when you plan or apply."
     if loader.problems or stack is None:
         raise InputError(loader.problems, hint=loader.hint)
     return stack
@@ -315,6 +347,7 @@ class _Loader:
         self._nodes = 0
         self._declared_envs: set[str] = set()
         self._cycles: set[frozenset[str]] = set()
+        self.refs: list[SecretRef] = []  # every secret reference read, for checks made after loading
 
     # -- reporting -----------------------------------------------------------------
     def problem(self, line: int | None, fld: str, message: str) -> None:
@@ -490,7 +523,17 @@ class _Loader:
                 self.problem(
                     _line_of(spec, "value"),
                     f"{sfld}.value",
-                    f"a stack never holds a secret's value; declare where it comes from ({', '.join(SECRET_SOURCES)})",
+                    "a stack never holds a secret's value; declare where it comes from, "
+                    f"e.g. {name}: {{env: {name}}} (or file:, secretsmanager:, ssm:)",
+                )
+                continue
+            if spec is not None and not isinstance(spec, CommentedMap | CommentedSeq):
+                # Most likely the value itself: say how to declare a source, never echo the value.
+                self.problem(
+                    line,
+                    sfld,
+                    "a stack never holds a secret's value; declare where it comes from, "
+                    f"e.g. {name}: {{env: {name}}} (or file:, secretsmanager:, ssm:)",
                 )
                 continue
             spec_map = self.mapping(spec, sfld, line, SECRET_KEYS)
@@ -518,6 +561,7 @@ class _Loader:
                 continue
             locator = locator.replace("{environment}", env_name)
             refs.append(SecretRef(name, source, locator, self.origin(spec_map, source, f"{sfld}.{source}"), key))
+        self.refs.extend(refs)
         return tuple(refs)
 
     def target(
@@ -565,6 +609,50 @@ class _Loader:
             return None
         return expanded
 
+    def handler_source(self, entry: CommentedMap, fld: str) -> tuple[str | None, bool, int | None]:
+        """``template:`` (a Jinja template) or ``code:`` (a plain handler file, used as is): the name,
+        whether it is plain code, and the line of its key."""
+        if "template" in entry and "code" in entry:
+            self.problem(_line_of(entry, "code"), f"{fld}.code", "give either template or code, not both")
+            return None, False, None
+        if "code" in entry:
+            return self.string(entry, "code", f"{fld}.code", required=True), True, _line_of(entry, "code")
+        if "template" not in entry:
+            self.problem(
+                _line_of(entry, None),
+                f"{fld}.template",
+                "is required: a template (Jinja, e.g. cognito/pre-sign-up/auto-confirm-all.mjs.j2) "
+                "or code: a plain handler file (e.g. handlers/pre-sign-up.mjs)",
+            )
+            return None, False, None
+        return self.string(entry, "template", f"{fld}.template", required=True), False, _line_of(entry, "template")
+
+    def template_path(self, top: CommentedMap) -> tuple[str, ...]:
+        """``template_path: [dir, ...]``: folders (relative to the stack file) searched before the defaults."""
+        node = top.get("template_path")
+        if node is None:
+            return ()
+        if isinstance(node, str):
+            node = [node]
+        if not isinstance(node, list):
+            self.problem(
+                _line_of(top, "template_path"), "template_path", f"expected a list of folders, got {_kind(node)}"
+            )
+            return ()
+        base = os.path.dirname(os.path.abspath(self.path))
+        found: list[str] = []
+        for i, item in enumerate(node):
+            line = _line_of(node, i) if isinstance(node, CommentedSeq) else _line_of(top, "template_path")
+            if not isinstance(item, str) or not item:
+                self.problem(line, f"template_path[{i}]", f"expected a folder, got {_kind(item)}")
+                continue
+            folder = os.path.normpath(os.path.join(base, item))
+            if not os.path.isdir(folder):
+                self.problem(line, f"template_path[{i}]", f"no folder {item!r} beside the stack file")
+                continue
+            found.append(folder)
+        return tuple(found)
+
     def named_entries(self, parent: CommentedMap, key: str, fld: str) -> Iterator[tuple[str, CommentedMap, int | None]]:
         node = self.mapping(parent.get(key), fld, _line_of(parent, key), None)
         if node is None:
@@ -595,6 +683,7 @@ class _Loader:
         self.string(top, "description", "description")
         stack_vars = self.variables(top, "vars", "vars")
         prune = self.boolean(top, "prune", "prune")
+        template_path = self.template_path(top)
         envs = self.environments(top)
         environment = self.pick_environment(top, envs, env_name)
         env_label = environment.name if environment else (env_name or "")
@@ -614,6 +703,7 @@ class _Loader:
             functions=tuple(functions),
             prune=prune,
             revision=revision,
+            template_path=template_path,
         )
 
     def environments(self, top: CommentedMap) -> dict[str, Environment]:
@@ -762,7 +852,7 @@ class _Loader:
             trigger = self.string(entry, "trigger", f"{fld}.trigger", required=True)
             if trigger is not None and trigger not in catalog.AUTH0_TRIGGERS:
                 self.problem(_line_of(entry, "trigger"), f"{fld}.trigger", _trigger_problem(trigger))
-            template = self.string(entry, "template", f"{fld}.template", required=True)
+            template, is_code, template_line = self.handler_source(entry, fld)
             runtime = self.string(entry, "runtime", f"{fld}.runtime") or catalog.AUTH0_DEFAULT_RUNTIME
             if runtime == "node18-actions":
                 runtime = "node18"
@@ -800,6 +890,8 @@ class _Loader:
                     secrets=secrets,
                     origin=Origin(self.path, line, fld),
                     description=description,
+                    code=is_code,
+                    template_line=template_line,
                 )
             )
         return actions
@@ -866,8 +958,18 @@ class _Loader:
         for name, entry, line in self.named_entries(cognito, "functions", "cognito.functions"):
             fld = f"cognito.functions.{name}"
             self.mapping(entry, fld, line, FUNCTION_KEYS)
-            template = self.string(entry, "template", f"{fld}.template", required=True)
-            runtime = self.string(entry, "runtime", f"{fld}.runtime", required=True)
+            template, is_code, template_line = self.handler_source(entry, fld)
+            runtime = self.string(entry, "runtime", f"{fld}.runtime", required="runtime" in entry)
+            if runtime is None and "runtime" not in entry and template is not None:
+                # The handler file's extension names the language; the newest runtime of it is the default.
+                base = template[:-3] if template.endswith(".j2") else template
+                runtime = catalog.LAMBDA_DEFAULT_RUNTIMES.get(os.path.splitext(base)[1])
+                if runtime is None:
+                    self.problem(
+                        _line_of(entry, None),
+                        f"{fld}.runtime",
+                        f"is required: {template!r} does not say its language (use .mjs, .js or .py)",
+                    )
             if runtime is not None and runtime not in catalog.LAMBDA_RUNTIMES:
                 self.problem(
                     _line_of(entry, "runtime"),
@@ -918,6 +1020,8 @@ class _Loader:
                     memory=memory,
                     origin=Origin(self.path, line, fld),
                     description=description,
+                    code=is_code,
+                    template_line=template_line,
                 )
             )
         # IAM role names are case-insensitive (IAM User Guide, "IAM identifiers": "names must be

@@ -74,6 +74,8 @@ class Action:
     secrets: tuple[SecretRef, ...]
     origin: Origin
     description: str = ""
+    code: bool = False  # ``template`` names a plain handler file (``code:``), used as is, not through Jinja
+    template_line: int | None = None  # line of the ``template:`` / ``code:`` key, for errors about it
 
     @property
     def address(self) -> str:
@@ -128,6 +130,8 @@ class Function:
     memory: int
     origin: Origin
     description: str = ""
+    code: bool = False  # ``template`` names a plain handler file (``code:``), used as is, not through Jinja
+    template_line: int | None = None  # line of the ``template:`` / ``code:`` key, for errors about it
 
     @property
     def address(self) -> str:
@@ -177,6 +181,7 @@ class Stack:
     functions: tuple[Function, ...]
     prune: bool
     revision: str = field(default="")  # sha256 of the stack file's bytes
+    template_path: tuple[str, ...] = ()  # ``template_path:`` folders (absolute), searched before the defaults
 
     @property
     def stack_dir(self) -> str:

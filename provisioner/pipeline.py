@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import plan as planlib
+from .check import check_rendered
 from .diff import Resource, diff
 from .errors import HookctlError, InputError, LimitError, OwnershipError, Problem, StaleError
 from .execute import DEFAULT_PARALLELISM, Executor
@@ -111,22 +112,23 @@ def package_all(stack: Stack, rendered: Mapping[str, Rendered], options: Options
     return artifacts
 
 
-def validate_stack(stack_path: str, environment: str | None) -> Stack:
-    """Load, render and check local secret sources: everything short of reading a provider."""
-    stack = load_stack(stack_path, environment)
-    render_all(stack)
+def validate_stack(
+    stack_path: str, environment: str | None, *, check_secrets: bool = False, progress: Progress = lambda _m: None
+) -> Stack:
+    """Load, render and syntax-check every handler: everything short of reading a provider. Needs no
+    secret and no credential, like ``terraform validate``; ``check_secrets`` also checks that local
+    secret sources (env, file) are present, reported together with every other problem."""
+    stack = load_stack(stack_path, environment, check_secret=_local_secret_check if check_secrets else None)
+    check_handlers(stack, render_all(stack), progress)
+    # Lambda's 4 KB environment: what is known locally (plain variables, and env and file secrets
+    # that are present) must already fit; plan adds the secret references' size once their ARNs
+    # are known, and the secrets validate could not read.
     resolver = SecretResolver(base_dir=stack.stack_dir)
-    entries: list[Action | Function] = [*stack.actions, *stack.functions]
-    missing = [p for entry in entries for ref in entry.secrets if (p := resolver.check_local(ref)) is not None]
-    if missing:
-        raise InputError(missing)
-    # Lambda's 4 KB environment: what is known locally (plain variables, env and file secrets)
-    # must already fit; plan adds the secret references' size once their ARNs are known.
     problems = []
     for fn in stack.functions:
-        local = [ref for ref in fn.secrets if ref.source in ("env", "file")]
-        sizes = {(fn.address, ref.name): json_size(resolver.resolve(ref).reveal()) for ref in local}
-        problem = environment_problem(fn, {}, {name: size for (_, name), size in sizes.items()})
+        local = [r for r in fn.secrets if r.source in ("env", "file") and resolver.check_local(r) is None]
+        sizes = {ref.name: json_size(resolver.resolve(ref).reveal()) for ref in local}
+        problem = environment_problem(fn, {}, sizes)
         if problem is not None:
             problems.append(problem)
     if problems:
@@ -134,13 +136,30 @@ def validate_stack(stack_path: str, environment: str | None) -> Stack:
     return stack
 
 
+def check_handlers(stack: Stack, rendered: list[Rendered], progress: Progress) -> None:
+    problems = check_rendered(stack, rendered, progress)
+    if problems:
+        raise InputError(problems, hint="The rendered handler is what would be deployed: `hookctl render` shows it.")
+
+
+def _local_secret_check(ref: SecretRef, base_dir: str) -> Problem | None:
+    return SecretResolver(base_dir=base_dir).check_local(ref)
+
+
 def compute_plan(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Planned:
-    stack = original = load_stack(stack_path, environment)
+    # Local secret sources are checked with the stack file, so a missing one is reported together with
+    # every other problem; a destroy plan sends no secret and needs none.
+    def check_secret(ref: SecretRef, base_dir: str) -> Problem | None:
+        return (options.resolver or SecretResolver(base_dir=base_dir)).check_local(ref)
+
+    stack = original = load_stack(stack_path, environment, check_secret=None if options.destroy else check_secret)
     if options.destroy:
         # Destroy is a plan for an empty stack that prunes: providers remove exactly what this
         # stack and environment own (unbinding and detaching first) and nothing else.
         stack = dataclasses.replace(stack, actions=(), bindings=(), functions=(), prune=True)
-    rendered = {r.address: r for r in render_all(stack)}
+    handlers = render_all(stack)
+    check_handlers(stack, handlers, options.progress)
+    rendered = {r.address: r for r in handlers}
     region = stack.environment.cognito.region if stack.environment.cognito else None
     resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir, region=region)
     secrets = resolve_secrets(stack, resolver)

@@ -1,7 +1,10 @@
 """Render stage: a stack entry (action or function) → handler source code.
 
-Reads templates only: a stack-local ``templates/`` folder beside the stack
-file first, then the library shipped inside the package. Jinja2 runs sandboxed
+Reads templates only, from the search path (``search_path``): the stack's
+``template_path:`` folders, a stack-local ``templates/`` folder beside the stack
+file, the repository's ``templates/``, then the library shipped inside the
+package. A ``code:`` entry names a plain handler file instead, used as it is
+(no Jinja: ``${{a:1}.a}`` stays JavaScript). Jinja2 runs sandboxed
 with ``StrictUndefined``. Values may only enter the generated JavaScript or
 Python through the literal filters ``js`` / ``py``: a bare ``{{ value }}``
 holding a string is an error, so no variable can break out of a string
@@ -30,6 +33,7 @@ LANGUAGE_BY_SUFFIX = {".js": "js", ".mjs": "js", ".cjs": "js", ".py": "py"}
 RESERVED = "hookctl"
 MAX_REPEAT = 1_000_000  # longest string or list ``*`` may build in a template
 MAX_POWER_BITS = 64 * 1024  # largest integer ``**`` may build in a template
+MAX_CODE_BYTES = 1024 * 1024  # a ``code:`` handler file (Auth0 itself takes 100 kB of code)
 
 
 class Literal(str):
@@ -194,10 +198,7 @@ class Renderer:
 
     def __init__(self, stack: Stack, extra_dirs: tuple[str, ...] = ()) -> None:
         self.stack = stack
-        local = os.path.join(stack.stack_dir, "templates")
-        # The stack's own folder counts only if it really is inside the stack's directory.
-        inside = os.path.realpath(local).startswith(os.path.realpath(stack.stack_dir).rstrip(os.sep) + os.sep)
-        self.search_path = [*extra_dirs, *([local] if inside else []), shipped_templates_dir()]
+        self.search_path = [*extra_dirs, *search_path(stack)]
         self._envs: dict[str, jinja2.Environment] = {}
 
     def env(self, language: str) -> jinja2.Environment:
@@ -235,15 +236,18 @@ class Renderer:
         return variables
 
     def render(self, entry: Action | Function) -> Rendered:
+        if entry.code:
+            return self.plain_code(entry)
         kind = "auth0.actions" if isinstance(entry, Action) else "cognito.functions"
         tfield = f"{kind}.{entry.name}.template"
-        origin_line = entry.origin.line
+        # Problems with the template itself point at the ``template:`` line, not the entry's.
+        origin_line = entry.template_line or entry.origin.line
         if RESERVED in entry.vars:
             raise InputError(
                 [
                     Problem(
                         self.stack.path,
-                        origin_line,
+                        entry.origin.line,
                         f"{kind}.{entry.name}.vars.{RESERVED}",
                         "this variable name is reserved for hookctl",
                     )
@@ -357,6 +361,85 @@ class Renderer:
                 [Problem(_display(path), _template_line(exc, path), tfield, f"template error: {_why(exc)}")]
             ) from None
         return Rendered(entry.address, entry.template, path, language, suffix, source)
+
+    def plain_code(self, entry: Action | Function) -> Rendered:
+        """A ``code:`` handler: the file's bytes as they are (no Jinja), found beside the stack file.
+        It must stay inside the repository (or the stack's folder when there is none)."""
+        kind = "auth0.actions" if isinstance(entry, Action) else "cognito.functions"
+        fld = f"{kind}.{entry.name}.code"
+        line = entry.template_line or entry.origin.line
+
+        def fail(message: str) -> InputError:
+            return InputError([Problem(self.stack.path, line, fld, message)])
+
+        name = entry.template
+        suffix = os.path.splitext(name)[1]
+        if suffix == ".j2":
+            raise fail(f"{name!r} is a Jinja template: give it as template:, or drop .j2 to use the file as is")
+        if suffix not in LANGUAGE_BY_SUFFIX:
+            raise fail(f"code {name!r} must end in .js, .mjs, .cjs or .py")
+        language = LANGUAGE_BY_SUFFIX[suffix]
+        if isinstance(entry, Function):
+            expected = "py" if entry.runtime.startswith("python") else "js"
+            if expected != language:
+                raise fail(f"code {name!r} is {language}, runtime {entry.runtime} needs {expected}")
+        if os.path.isabs(name):
+            raise fail(f"code {name!r} must be a path relative to the stack file")
+        root = os.path.realpath(repository_root(self.stack.stack_dir))
+        path = os.path.realpath(os.path.join(self.stack.stack_dir, name))
+        if os.path.commonpath([root, path]) != root:
+            raise fail(f"code {name!r} is outside the repository ({_display(root)})")
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_CODE_BYTES + 1)
+        except OSError as exc:
+            raise fail(f"cannot read code {name!r}: {exc.strerror}") from None
+        if len(raw) > MAX_CODE_BYTES:
+            raise fail(f"code {name!r} is larger than {MAX_CODE_BYTES // 1024} kB")
+        try:
+            source = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise fail(f"code {name!r} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        return Rendered(entry.address, name, path, language, suffix, source)
+
+
+def repository_root(start: str) -> str:
+    """The nearest folder at or above ``start`` holding ``.git``; without one, the folder above the
+    stack's folder (a repository's layout: ``stacks/`` and ``templates/`` side by side)."""
+    current = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return os.path.dirname(os.path.abspath(start))
+        current = parent
+
+
+def search_path(stack: Stack) -> list[str]:
+    """Where templates are looked up, first match wins: the stack's ``template_path:`` folders, the
+    stack-local ``templates/``, the repository's ``templates/``, then the shipped library. A folder
+    counts only if its real path (symbolic links followed) is inside the stack's folder (the local
+    ``templates/``) or the repository (the others)."""
+    root = repository_root(stack.stack_dir)
+    local = os.path.join(stack.stack_dir, "templates")
+    found = [folder for folder in stack.template_path if _inside(folder, root)]
+    if _inside(local, stack.stack_dir):
+        found.append(local)
+    repo_templates = os.path.join(root, "templates")
+    shipped = shipped_templates_dir()
+    if (
+        os.path.isdir(repo_templates)
+        and _inside(repo_templates, root)
+        and os.path.realpath(repo_templates) != os.path.realpath(shipped)
+    ):
+        found.append(repo_templates)
+    found.append(shipped)
+    return list(dict.fromkeys(found))
+
+
+def _inside(path: str, base: str) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(base).rstrip(os.sep) + os.sep)
 
 
 def _outside(name: Any) -> str:
