@@ -24,14 +24,17 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 class Runtime:
     """Per-invocation settings shared by the commands (``--debug``, ``--quiet``, colour)."""
 
-    def __init__(self, debug: bool, quiet: bool, state_dir: str, state_url: str | None = None) -> None:
+    def __init__(
+        self, debug: bool, quiet: bool, state_dir: str, state_url: str | None = None, no_color: bool = False
+    ) -> None:
         self.debug = debug
         self.quiet = quiet
         self.state_dir = state_dir
         self.state_url = state_url
+        self.no_color = no_color
 
     def colour(self) -> bool:
-        return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        return colour_wanted(self.no_color)
 
     def progress(self, message: str) -> None:
         if not self.quiet:
@@ -63,6 +66,76 @@ class Runtime:
 pass_runtime = click.make_pass_decorator(Runtime)
 
 
+def colour_wanted(no_color: bool = False) -> bool:
+    """Colour only on a terminal, never with --no-color, and never when NO_COLOR is set to a
+    non-empty value (https://no-color.org: an empty NO_COLOR does not disable colour)."""
+    return sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+
+
+# Options of the group that may also be written after the subcommand (`hookctl plan -q`), as
+# Terraform, kubectl and the AWS CLI allow: name -> takes a value.
+GLOBAL_OPTIONS = {
+    "--debug": False,
+    "-q": False,
+    "--quiet": False,
+    "--no-color": False,
+    "--state-dir": True,
+    "--state": True,
+}
+
+
+class HookctlGroup(click.Group):
+    """A group that accepts its global options anywhere on the command line. Those written after
+    the subcommand are moved in front of it, unless that subcommand has an option of the same name
+    (``sandbox --state-dir`` is the sandbox's own)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+
+def _option_names(command: click.Command, ctx: click.Context) -> set[str]:
+    names = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                names |= _option_names(sub, ctx)
+    return names
+
+
+def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    front: list[str] = []
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":  # global options already in front
+        name = args[i].split("=", 1)[0]
+        takes = GLOBAL_OPTIONS.get(name, False) and "=" not in args[i]
+        front.extend(args[i : i + 1 + int(bool(takes))])
+        i += 1 + int(bool(takes))
+    if i >= len(args):
+        return args
+    command = group.get_command(ctx, args[i])
+    if command is None:
+        return args
+    own = _option_names(command, ctx)
+    hoisted: list[str] = []
+    rest: list[str] = [args[i]]
+    j = i + 1
+    while j < len(args):
+        arg = args[j]
+        if arg == "--":
+            rest.extend(args[j:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS and name not in own:
+            takes = GLOBAL_OPTIONS[name] and "=" not in arg
+            hoisted.extend(args[j : j + 1 + int(takes)])
+            j += 1 + int(takes)
+            continue
+        rest.append(arg)
+        j += 1
+    return [*front, *hoisted, *rest]
+
+
 def pick_stack(path: str | None) -> str:
     if path:
         return path
@@ -76,9 +149,10 @@ def pick_stack(path: str | None) -> str:
     raise InputError([Problem("stacks/", None, "stack", f"several stacks ({', '.join(found)}); choose one with -s")])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=HookctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal (also NO_COLOR=1).")
 @click.option(
     "--state-dir",
     default=".hookctl/state",
@@ -96,7 +170,7 @@ def pick_stack(path: str | None) -> str:
 )
 @click.version_option(package_name="hookctl", prog_name="hookctl")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url: str | None) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, no_color: bool, state_dir: str, state_url: str | None) -> None:
     """Provision Auth0 Actions and Amazon Cognito Lambda triggers from a stack file.
 
     \b
@@ -105,10 +179,11 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, state_dir: str, state_url:
       hookctl plan -s stacks/x.yaml -e dev   show what would change
       hookctl apply -s stacks/x.yaml -e dev  plan, confirm, apply
 
+    Global options may come before or after the command (hookctl plan -q).
     Exit codes: 0 success or no changes, 1 error, 2 changes present
     (plan --detailed-exitcode only).
     """
-    ctx.obj = Runtime(debug, quiet, state_dir, state_url)
+    ctx.obj = Runtime(debug, quiet, state_dir, state_url, no_color)
 
 
 @cli.command()
@@ -208,6 +283,7 @@ def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/plan-json.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull request.")
 @click.option("--all-environments", is_flag=True, help="Plan every environment of the stack, concurrently.")
+@click.option("--destroy", is_flag=True, help="Plan the removal of everything the stack owns (save it with --out).")
 @click.option(
     "--parallelism",
     default=4,
@@ -227,11 +303,11 @@ def plan(
     as_json: bool,
     as_markdown: bool,
     all_environments: bool,
+    destroy: bool,
     parallelism: int,
     unknown_secrets: str | None,
 ) -> None:
     """Show what apply would change. Reads the live systems; writes nothing to them."""
-    from . import output
     from .pipeline import compute_plan
 
     if as_json and as_markdown:
@@ -239,23 +315,54 @@ def plan(
     if all_environments:
         if out_file or environment:
             raise click.UsageError("--all-environments plans every environment; it takes no -e or --out")
+        if destroy:
+            raise click.UsageError("--destroy plans one environment; choose it with -e")
         _plan_all(
             rt, pick_stack(stack_path), targets, detailed_exitcode, as_json, as_markdown, parallelism, unknown_secrets
         )
         return
-    planned = compute_plan(pick_stack(stack_path), environment, providers_for, rt.options(targets, unknown_secrets))
+    options = rt.options(targets, unknown_secrets)
+    options.destroy = destroy
+    planned = compute_plan(pick_stack(stack_path), environment, providers_for, options)
     the_plan = planned.plan
     if out_file:
         _write_plan(out_file, the_plan)
         rt.progress(f"Saved the plan to {out_file}; apply it with `hookctl apply {out_file}`.")
+    _show_plan(rt, the_plan, as_json, as_markdown)
+    if detailed_exitcode and not the_plan.empty:
+        sys.exit(EXIT_CHANGES)
+
+
+def _show_plan(rt: Runtime, the_plan: Any, as_json: bool, as_markdown: bool) -> None:
+    from . import output
+
     if as_json:
         click.echo(output.as_json(the_plan), nl=False)
     elif as_markdown:
         click.echo(output.markdown(the_plan), nl=False)
     else:
         click.echo(output.text(the_plan, colour=rt.colour()), nl=False)
-    if detailed_exitcode and not the_plan.empty:
-        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.argument("planfile", metavar="PLANFILE")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (docs/plan-json.md).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the plan as Markdown for a pull request.")
+@pass_runtime
+def show(rt: Runtime, planfile: str, as_json: bool, as_markdown: bool) -> None:
+    """Print a saved PLANFILE (as plan printed it), e.g. for whoever approves its apply.
+
+    Reads only the file: no stack, no credentials, no API call.
+    """
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    the_plan = _read_plan(planfile)
+    if not as_json and not as_markdown:
+        what = "destroy plan" if the_plan.destroy else "plan"
+        made = f" made {the_plan.created_at}" if the_plan.created_at else ""
+        commit = f" from commit {the_plan.commit[:12]}" if the_plan.commit else ""
+        click.echo(f"Saved {what} for {the_plan.stack}/{the_plan.environment}{made}{commit}:")
+    _show_plan(rt, the_plan, as_json, as_markdown)
 
 
 def _plan_all(
@@ -308,20 +415,30 @@ def _plan_all(
 
 
 @cli.command()
-@stack_option
+@click.option(
+    "-s",
+    "--stack",
+    "stack_paths",
+    multiple=True,
+    metavar="STACK",
+    help="Stack file; repeatable (default: every stack under ./stacks).",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, e.g. for a CI matrix.")
-def environments(stack_path: str | None, as_json: bool) -> None:
-    """List the stack's environments and their targets (for a CI matrix with --json)."""
-    from .load import environment_names, load_stack
+def environments(stack_paths: tuple[str, ...], as_json: bool) -> None:
+    """List the stacks' environments and their targets (for a CI matrix with --json)."""
+    from .load import discover_stacks, environment_names, load_stack
 
-    path = pick_stack(stack_path)
+    paths = list(stack_paths) or discover_stacks("stacks")
+    if not paths:
+        raise InputError([Problem("stacks/", None, "stack", "no stack file found; pass one with -s")])
     rows: list[dict[str, Any]] = []
-    for env in environment_names(path):
+    for path, env in [(p, e) for p in paths for e in environment_names(p)]:
         stack = load_stack(path, env)
         e = stack.environment
         rows.append(
             {
                 "stack": stack.name,
+                "stack_path": path,
                 "environment": e.name,
                 "auth0": e.auth0 is not None,
                 "auth0_domain": e.auth0.domain if e.auth0 else None,
@@ -337,7 +454,8 @@ def environments(stack_path: str | None, as_json: bool) -> None:
         pools = dict(row["pools"])
         if pools:
             parts.append(f"cognito {row['cognito_region']} " + ", ".join(f"{k}={v}" for k, v in pools.items()))
-        click.echo(f"{row['environment']}: {'; '.join(parts)}")
+        prefix = f"{row['stack_path']} " if len(paths) > 1 else ""
+        click.echo(f"{prefix}{row['environment']}: {'; '.join(parts)}")
 
 
 def _write_plan(path: str, the_plan: Any) -> None:
@@ -553,7 +671,7 @@ def _run_apply(
             check_fresh(saved, planned)  # first: a stale plan differs from today's for that reason
             _check_operations(planfile or "PLANFILE", saved, planned)
         done = apply_plan(planned, saved, options)
-    click.echo(f"{verb.capitalize()} complete: {len(done)} operations. {(saved or planned.plan).summary()[6:]}")
+    click.echo(f"{verb.capitalize()} complete: {len(done)} operations. {(saved or planned.plan).done()}")
 
 
 @cli.command()
@@ -742,19 +860,40 @@ def state_unlock(rt: Runtime, lock_id: str, stack_path: str | None, environment:
     click.echo(f"Unlocked {stack.name}/{stack.environment.name}.")
 
 
+def json_error(exc: Exception) -> str:
+    """An error as the JSON document ``--json`` commands print on stdout (the text goes to stderr too)."""
+    doc: dict[str, Any] = {"format": "hookctl-error", "error": {"message": str(exc), "hint": None, "problems": []}}
+    if isinstance(exc, HookctlError):
+        doc["error"]["message"] = exc.message
+        doc["error"]["hint"] = exc.hint
+    if isinstance(exc, InputError):
+        doc["error"]["problems"] = [
+            {"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in exc.problems
+        ]
+    if isinstance(exc, click.ClickException):
+        doc["error"]["message"] = exc.format_message()
+    return json.dumps(doc, indent=2)
+
+
 def main(argv: list[str] | None = None) -> None:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     try:
         cli.main(args=argv, prog_name="hookctl", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
+        if as_json:
+            click.echo(json_error(exc))
         exc.show()
         sys.exit(EXIT_ERROR)
     except HookctlError as exc:
         if debug:
             traceback.print_exc()
+        if as_json:
+            click.echo(json_error(exc))
         click.echo(f"Error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"Hint: {exc.hint}", err=True)

@@ -836,7 +836,8 @@ class _Loader:
             self.problem(
                 _line_of(top, "environments"),
                 "environments",
-                f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}",
+                f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}; "
+                f"this stack has {', '.join(envs)}",
             )
             return None
         return envs[wanted]

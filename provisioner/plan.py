@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PLAN_FORMAT = "hookctl-plan"
+SENSITIVE = "(sensitive)"  # stands for a sensitive field's value in every output
 PLAN_VERSION = 1
 
 CREATE, UPDATE, DELETE, REPLACE, NOOP = "create", "update", "delete", "replace", "no-op"
@@ -127,6 +128,11 @@ class Plan:
         if not self.targets:
             return ""
         return f" Partial plan: only {', '.join(self.targets)} and what it needs; other changes are not included."
+
+    def done(self) -> str:
+        """The summary once applied, in the past tense: ``3 created, 1 updated, 0 deleted.``"""
+        c = self.counts()
+        return f"{c[CREATE] + c[REPLACE]} created, {c[UPDATE]} updated, {c[DELETE] + c[REPLACE]} deleted."
 
 
 # -- serialisation -------------------------------------------------------------------
@@ -240,8 +246,10 @@ def plan_to_json(plan: Plan, *, digests: bool = True) -> dict[str, Any]:
                 "fields": [
                     {
                         "path": f.path,
-                        "before": "(sensitive)" if f.sensitive else encode(f.before),
-                        "after": "(sensitive)" if f.sensitive else encode(f.after),
+                        # Sensitive: null where there is no value (before a create, after a removal),
+                        # so a removed secret reads differently from a changed one (docs/plan-json.md).
+                        "before": _masked(f.before) if f.sensitive else encode(f.before),
+                        "after": _masked(f.after) if f.sensitive else encode(f.after),
                         "sensitive": f.sensitive,
                     }
                     for f in c.fields
@@ -251,6 +259,7 @@ def plan_to_json(plan: Plan, *, digests: bool = True) -> dict[str, Any]:
             }
             for c in plan.changes
         ],
+        "drift": [{"address": c.address, "action": c.kind, "reason": c.reason} for c in plan.changes if c.reason],
         "operations": [
             {
                 "id": op.id,
@@ -266,6 +275,10 @@ def plan_to_json(plan: Plan, *, digests: bool = True) -> dict[str, Any]:
             for op in plan.operations
         ],
     }
+
+
+def _masked(value: Any) -> str | None:
+    return None if value is None else SENSITIVE
 
 
 def plan_from_json(data: Any) -> Plan:

@@ -82,7 +82,7 @@ def test_plan__unknown_cognito_trigger__names_field(stack_dir: Path) -> None:
 def test_plan__unknown_template__names_template_field(stack_dir: Path) -> None:
     _edit(stack_dir, "auth0/hello.js.j2", "auth0/nope.js.j2")
     code, err, store = _plan(stack_dir)
-    line = _line(stack_dir, "    notify:")
+    line = _line(stack_dir, "template: auth0/nope.js.j2")  # the template: line, not the action's
     _assert_error(code, err, store, f"stack.yaml:{line}: auth0.actions.notify.template: no template 'auth0/nope.js.j2'")
 
 
