@@ -836,8 +836,7 @@ class _Loader:
             self.problem(
                 _line_of(top, "environments"),
                 "environments",
-                f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}; "
-                f"this stack has {', '.join(envs)}",
+                f"no environment named {wanted!r}{_suggest(wanted, tuple(envs))}; this stack has {', '.join(envs)}",
             )
             return None
         return envs[wanted]

@@ -141,9 +141,8 @@ def test_gitlab_example__matrix_matches_hookctl_environments(tmp_path: Path) -> 
     env = {"PATH": f"{Path(hookctl_path()).parent}:/usr/bin:/bin", "NO_COLOR": "1"}
     ran = subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    (tmp_path / "stacks" / "example.yaml").write_text(
-        (tmp_path / "stacks" / "example.yaml").read_text().replace("  prod:\n", "  staging: {inherit: sandbox}\n  prod:\n", 1)
-    )
+    example = tmp_path / "stacks" / "example.yaml"
+    example.write_text(example.read_text().replace("  prod:\n", "  staging: {inherit: sandbox}\n  prod:\n", 1))
     ran = subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode != 0 and "update .environments" in ran.stderr
 

@@ -116,7 +116,7 @@ def test_code__and_template_together_is_an_error(tmp_path: Path) -> None:
 def test_search_path__stack_folder_repo_root_and_shipped_library(tmp_path: Path) -> None:
     stack_file = _repo(
         tmp_path,
-        HEAD + "template_path: [../shared]\n" + "auth0:\n  actions:\n    hello: {trigger: post-login, template: hi.js.j2}\n",
+        HEAD + "template_path: [../shared]\nauth0:\n  actions:\n    hello: {trigger: post-login, template: hi.js.j2}\n",
         {
             "templates/hi.js.j2": "exports.onExecutePostLogin = async () => {{ 1 }};\n",
             "shared/.keep": "",
@@ -136,7 +136,7 @@ def test_search_path__stack_folder_repo_root_and_shipped_library(tmp_path: Path)
 def test_template_path__first_match_wins(tmp_path: Path) -> None:
     stack_file = _repo(
         tmp_path,
-        HEAD + "template_path: ../shared\n" + "auth0:\n  actions:\n    hello: {trigger: post-login, template: hi.js.j2}\n",
+        HEAD + "template_path: ../shared\nauth0:\n  actions:\n    hello: {trigger: post-login, template: hi.js.j2}\n",
         {
             "templates/hi.js.j2": "exports.onExecutePostLogin = async () => 1;\n",
             "shared/hi.js.j2": "exports.onExecutePostLogin = async () => 2;\n",
