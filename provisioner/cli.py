@@ -785,6 +785,21 @@ def demo(rt: Runtime) -> None:
 
 
 @cli.command()
+@click.argument("kind", type=click.Choice(["stack", "tests"]), default="stack")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of stack files (or of test-case files: `schema tests`).
+
+    \b
+    The same schemas are checked in under schema/. For completion and checks in an
+    editor with the YAML language server, start a stack file with:
+      # yaml-language-server: $schema=../schema/stack.schema.json
+    """
+    from .schema import render
+
+    click.echo(render(kind), nl=False)
+
+
+@cli.command()
 def templates() -> None:
     """List the shipped template library."""
     from .render import shipped_templates_dir
