@@ -116,7 +116,10 @@ class Sandbox:
             "AUTH0_DOMAIN": self.auth0.domain,
             "AUTH0_CLIENT_ID": self.auth0.client_id,
             "AUTH0_CLIENT_SECRET": self.auth0.client_secret,
+            # The emulator's CA for every client: httpx/OpenSSL, requests, and Node.js (which adds it).
             "SSL_CERT_FILE": str(self.auth0.ca_file),
+            "REQUESTS_CA_BUNDLE": str(self.auth0.ca_file),
+            "NODE_EXTRA_CA_CERTS": str(self.auth0.ca_file),
             "AWS_ENDPOINT_URL": self._endpoint,
             "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox",

@@ -7,9 +7,9 @@ address (``subjectAltName`` = IP 127.0.0.1 and DNS localhost), writes the CA
 certificate as ``ca.pem`` so that clients can trust it, and returns the
 ``ssl.SSLContext`` the server wraps its socket with.
 
-Nothing here touches the system trust store. Keys are elliptic-curve P-256
-(fast to generate), the CA is constrained to ``pathlen=0`` and both
-certificates carry the subject/authority key identifiers and key usages that
+Nothing here touches the system trust store. The certificates come from
+trustme: elliptic-curve keys (fast to generate), the CA constrained to
+``pathlen=0``, and the subject/authority key identifiers and key usages that
 OpenSSL's strict X.509 checking (Python 3.13's default) requires.
 
 If the directory already holds a CA and server certificate that are still
@@ -20,16 +20,12 @@ state directory keeps the CA a user has already pointed ``SSL_CERT_FILE`` at.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"
@@ -103,98 +99,24 @@ def _reusable(material: TLSMaterial) -> bool:
 
 
 def _generate(material: TLSMaterial) -> None:
+    # trustme (python-trio/trustme) makes test CAs and leaf certificates with the extensions strict
+    # X.509 checking wants (key usages, subject and authority key identifiers); the CA here may sign
+    # leaves only (path length 0) and the server certificate lives for _VALIDITY.
+    import trustme
+
     now = dt.datetime.now(dt.UTC)
-    not_before = now - dt.timedelta(minutes=5)
-    not_after = now + _VALIDITY
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hookctl sandbox"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "hookctl sandbox throwaway CA"),
-        ]
+    ca = trustme.CA(path_length=0, organization_name="hookctl sandbox", key_type=trustme.KeyType.ECDSA)
+    leaf = ca.issue_cert(
+        "localhost",
+        "127.0.0.1",
+        common_name="localhost",
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + _VALIDITY,
+        key_type=trustme.KeyType.ECDSA,
     )
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    _write(
-        material.key_file,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        mode=0o600,
-    )
-    _write(material.cert_file, cert.public_bytes(serialization.Encoding.PEM) + ca_pem, mode=0o644)
+    ca_pem = ca.cert_pem.bytes()
+    _write(material.key_file, leaf.private_key_pem.bytes(), mode=0o600)
+    _write(material.cert_file, b"".join(blob.bytes() for blob in leaf.cert_chain_pems) + ca_pem, mode=0o644)
     _write(material.ca_file, ca_pem, mode=0o644)
 
 
