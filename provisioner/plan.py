@@ -132,7 +132,8 @@ class Plan:
     def done(self) -> str:
         """The summary once applied, in the past tense: ``3 created, 1 updated, 0 deleted.``"""
         c = self.counts()
-        return f"{c[CREATE] + c[REPLACE]} created, {c[UPDATE]} updated, {c[DELETE] + c[REPLACE]} deleted."
+        done = f"{c[CREATE] + c[REPLACE]} created, {c[UPDATE]} updated, {c[DELETE] + c[REPLACE]} deleted."
+        return done + self.partial_note()
 
 
 # -- serialisation -------------------------------------------------------------------
