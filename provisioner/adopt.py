@@ -406,7 +406,7 @@ class ImportedTrigger:
 
 @dataclass(frozen=True)
 class ImportedFunction:
-    name: str  # logical: the physical name is <stack>-<environment>-<name>
+    name: str  # logical: the physical name is <stack>-<environment>-<name>, or function_name
     physical: str
     runtime: str
     handler: str
@@ -419,6 +419,7 @@ class ImportedFunction:
     triggers: tuple[ImportedTrigger, ...]
     code: str
     suffix: str  # .js .mjs .cjs .py
+    function_name: str | None = None  # the Lambda name, when it is not <stack>-<environment>-<name>
 
     @property
     def address(self) -> str:
@@ -647,15 +648,6 @@ def _logical(names: Names, physical: str) -> str | None:
     return logical if NAME_RE.match(logical) and names.function(logical) == physical else None
 
 
-def _name_hint(names: Names, physical: str) -> str:
-    guess = re.match(r"^(?P<stack>[A-Za-z0-9][\w.]*?)-(?P<env>[A-Za-z0-9][\w.]*?)-(?P<rest>.+)$", physical)
-    suggestion = f"; it would fit --name {guess['stack']} -e {guess['env']}" if guess else ""
-    return (
-        f"hookctl names a function <stack>-<environment>-<name>, and {physical!r} does not start with "
-        f"{names.function('')}{suggestion} (a function cannot be renamed in place)"
-    )
-
-
 def _import_function(
     names: Names,
     cfg: Mapping[str, Any],
@@ -666,8 +658,11 @@ def _import_function(
 ) -> ImportedFunction:
     physical = str(cfg["FunctionName"])
     logical = _logical(names, physical)
+    given: str | None = None
     if logical is None:
-        raise _Refused(_name_hint(names, physical))
+        # Not named the way hookctl names functions: keep its name (a function cannot be renamed
+        # in place) under `function_name:`, with the Lambda name as the stack's name for it.
+        logical, given = physical.lstrip("-_") or "function", physical
     tags = snap.tags.get(physical) or {}
     if tags.get(TAG_MANAGED) == "true" and not names.owns(tags):
         raise _Refused(
@@ -726,6 +721,7 @@ def _import_function(
         triggers=tuple(sorted(triggers, key=lambda t: (t.pool, t.trigger))),
         code=source,
         suffix=suffix,
+        function_name=given,
     )
 
 
@@ -961,8 +957,10 @@ def stack_document(imported: Imported) -> dict[str, Any]:
     if imported.functions:
         functions: dict[str, Any] = {}
         for f in imported.functions:
-            body = {
-                "template": imported.template_name(f),
+            body = {"template": imported.template_name(f)}
+            if f.function_name:
+                body["function_name"] = f.function_name
+            body |= {
                 "runtime": f.runtime,
                 "handler": f.handler,
                 "role": f.role,

@@ -185,9 +185,9 @@ def _read_cognito(rt: Any, pools: dict[str, str], region: str | None, selection:
     import boto3
 
     from .adopt import read_cognito
-    from .providers.aws import LambdaCognitoClient
+    from .providers.aws import LambdaCognitoClient, region_from_environment
 
-    session = boto3.session.Session(region_name=region)
+    session = boto3.session.Session(region_name=region_from_environment(region))
     if not session.region_name:
         raise HookctlError("no AWS region", hint="Pass --region, or set AWS_REGION / AWS_DEFAULT_REGION.")
     if not catalog.aws_region(str(session.region_name)):

@@ -49,6 +49,7 @@ MAX_DEPTH = 64
 MAX_PROBLEMS = 100  # then one line saying there are more
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # Lambda's FunctionName (a plain name)
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,255}\Z")
 NPM_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?\Z")
 # PEP 440 exact release versions: 1.2.3, 2!1.0, 1.0rc1, 1.0.post2, 1.0.dev3.
@@ -88,6 +89,7 @@ COGNITO_KEYS = ("functions",)
 FUNCTION_KEYS = (
     "template",
     "code",
+    "function_name",
     "runtime",
     "handler",
     "trigger",
@@ -999,6 +1001,14 @@ class _Loader:
                     f"{fld}.role",
                     "expected an IAM role ARN, or leave it out to let hookctl create one",
                 )
+            function_name = self.string(entry, "function_name", f"{fld}.function_name")
+            if function_name is not None and not FUNCTION_NAME_RE.match(function_name):
+                self.problem(
+                    _line_of(entry, "function_name"),
+                    f"{fld}.function_name",
+                    "a Lambda function name is 1-64 letters, digits, '-' and '_'",
+                )
+                function_name = None
             timeout = self.integer(entry, "timeout", f"{fld}.timeout", 5, 1, 900)
             memory = self.integer(entry, "memory", f"{fld}.memory", 128, 128, 10240)
             description = self.string(entry, "description", f"{fld}.description") or ""
@@ -1022,6 +1032,7 @@ class _Loader:
                     description=description,
                     code=is_code,
                     template_line=template_line,
+                    function_name=function_name,
                 )
             )
         # IAM role names are case-insensitive (IAM User Guide, "IAM identifiers": "names must be
@@ -1035,6 +1046,17 @@ class _Loader:
                     fn.origin.field,
                     f"function {fn.name!r} differs from {other!r} only in case; "
                     "their IAM roles would collide (IAM names are case-insensitive)",
+                )
+        physical: dict[str, str] = {}
+        for fn in functions:
+            if fn.function_name is None:
+                continue
+            other = physical.setdefault(fn.function_name.lower(), fn.name)
+            if other != fn.name:
+                self.problem(
+                    fn.origin.line,
+                    f"{fn.origin.field}.function_name",
+                    f"function {other!r} already has the Lambda name {fn.function_name!r}",
                 )
         seen: dict[tuple[str, str], str] = {}
         for fn in functions:

@@ -132,6 +132,7 @@ class Function:
     description: str = ""
     code: bool = False  # ``template`` names a plain handler file (``code:``), used as is, not through Jinja
     template_line: int | None = None  # line of the ``template:`` / ``code:`` key, for errors about it
+    function_name: str | None = None  # the Lambda name when not <stack>-<environment>-<name> (imported)
 
     @property
     def address(self) -> str:

@@ -1126,7 +1126,7 @@ class CognitoProvider(Provider):
             import boto3  # deferred: commands that need no AWS start faster
 
             target = stack.environment.cognito
-            session = boto3.session.Session(region_name=target.region if target else None)
+            session = boto3.session.Session(region_name=region_from_environment(target.region if target else None))
         if not session.region_name:
             raise HookctlError(
                 f"no AWS region for {stack.name}/{stack.environment.name}",
@@ -1567,6 +1567,12 @@ def _owner(tags: Mapping[str, str]) -> str:
     if tags.get(TAG_MANAGED) == "true":
         return f"is owned by hookctl stack {tags.get(TAG_STACK)!r} environment {tags.get(TAG_ENVIRONMENT)!r}"
     return "exists and no hookctl stack owns it (import and adopt it to manage it)"
+
+
+def region_from_environment(explicit: str | None = None) -> str | None:
+    """The region as the AWS SDKs and CLI read it: an explicit one, else ``AWS_REGION``, else
+    ``AWS_DEFAULT_REGION`` (botocore itself reads only the latter, then its config file)."""
+    return explicit or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
 def _function_name(arn: str) -> str:

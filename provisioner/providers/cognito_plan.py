@@ -118,12 +118,18 @@ class Names:
 
     stack: str
     environment: str
+    # ``function_name:`` of the stack's functions: existing functions managed under their own names.
+    given: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, stack: Stack) -> Names:
-        return cls(stack.name, stack.environment.name)
+        given = tuple((fn.name, fn.function_name) for fn in stack.functions if fn.function_name)
+        return cls(stack.name, stack.environment.name, given)
 
     def function(self, logical: str) -> str:
+        for name, physical in self.given:
+            if name == logical:
+                return physical
         return _bounded(f"{self.stack}-{self.environment}-{logical}")
 
     @property
@@ -132,7 +138,8 @@ class Names:
         return _bounded(f"{self.stack}-{self.environment}-")[: MAX_NAME - 9]
 
     def role(self, logical: str) -> str:
-        return self.function(logical)
+        """A role hookctl creates is always named by the stack, whatever its function is called."""
+        return _bounded(f"{self.stack}-{self.environment}-{logical}")
 
     @property
     def role_path(self) -> str:
