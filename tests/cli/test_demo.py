@@ -1,14 +1,15 @@
-"""`hookctl demo` — the tour behind `make demo` — through the console script."""
+"""`hookctl demo` — the tour behind `make demo` — through the console script, from any directory."""
 
 from __future__ import annotations
 
-from tests.conftest import REPO
+from pathlib import Path
 
 from .helpers import run
 
 
-def test_demo__tour_runs_end_to_end_and_leaves_nothing_running() -> None:
-    result = run(["demo"], cwd=REPO)
+def test_demo__tour_runs_end_to_end_anywhere_and_leaves_nothing_running(tmp_path: Path) -> None:
+    # Run where there is no stacks/ folder: the example stack ships inside the package.
+    result = run(["demo"], cwd=tmp_path)
     assert result.code == 0, result.err[-3000:]
     out = result.out
     assert "==> 1. Plan the example stack" in out
