@@ -180,6 +180,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, no_color: bool, state_dir:
       hookctl apply -s stacks/x.yaml -e dev  plan, confirm, apply
 
     Global options may come before or after the command (hookctl plan -q).
+
     Exit codes: 0 success or no changes, 1 error, 2 changes present
     (plan --detailed-exitcode only).
     """
