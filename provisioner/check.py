@@ -16,6 +16,7 @@ Local only: runs ``node`` on temporary files, no network, no secrets.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import shutil
@@ -122,9 +123,14 @@ def _check_javascript(
     if node is None:
         progress("node is not on PATH: the rendered JavaScript was not syntax-checked (install Node.js 20+).")
         return problems
+    for item, entry in scripts:
+        verdict = _CHECKED.get(_key(item))
+        if verdict:
+            problems.append(_problem(stack, entry, verdict))
+    unchecked = [(item, entry) for item, entry in scripts if _key(item) not in _CHECKED]
     with tempfile.TemporaryDirectory(prefix="hookctl-check-") as tmp:
-        running: list[tuple[subprocess.Popen[str], Action | Function]] = []
-        for i, (item, entry) in enumerate(scripts):
+        running: list[tuple[subprocess.Popen[str], Rendered, Action | Function]] = []
+        for i, (item, entry) in enumerate(unchecked):
             path = os.path.join(tmp, f"{i}{item.suffix}")
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(item.source)
@@ -136,8 +142,8 @@ def _check_javascript(
                 text=True,
                 env={"PATH": os.environ.get("PATH", ""), "NODE_OPTIONS": ""},
             )
-            running.append((proc, entry))
-        for proc, entry in running:
+            running.append((proc, item, entry))
+        for proc, item, entry in running:
             try:
                 _, err = proc.communicate(timeout=NODE_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -145,9 +151,20 @@ def _check_javascript(
                 proc.communicate()
                 problems.append(_problem(stack, entry, "node --check did not finish"))
                 continue
-            if proc.returncode != 0:
-                problems.append(_problem(stack, entry, f"the rendered JavaScript does not parse: {_node_error(err)}"))
+            verdict = f"the rendered JavaScript does not parse: {_node_error(err)}" if proc.returncode else ""
+            _CHECKED[_key(item)] = verdict
+            if verdict:
+                problems.append(_problem(stack, entry, verdict))
     return problems
+
+
+# Verdicts of node --check by (suffix, sha256 of the source): the environments of a stack, and the
+# stacks of a repository, mostly render the same code, and each node start costs tens of ms.
+_CHECKED: dict[tuple[str, str], str] = {}
+
+
+def _key(item: Rendered) -> tuple[str, str]:
+    return item.suffix, hashlib.sha256(item.source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _node_error(stderr: str) -> str:
