@@ -14,6 +14,7 @@ environment (an undeclared pool, a binding of another trigger's action, inherita
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from . import catalog, load, testcases
@@ -26,8 +27,13 @@ _STRING_MAP = {"type": "object", "additionalProperties": {"type": ["string", "nu
 _VARS = {"type": ["object", "null"], "description": "Template variables (stack, then environment, then entry)."}
 
 
+def _ecma(regex: re.Pattern[str]) -> str:
+    """A loader regex as a JSON Schema (ECMA-262) pattern: Python's end anchor ``\\Z`` is ``$`` there."""
+    return regex.pattern.replace("\\Z", "$")
+
+
 def _name(description: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": load.NAME_RE.pattern, "description": description}
+    return {"type": "string", "pattern": _ecma(load.NAME_RE), "description": description}
 
 
 def _handler_source() -> list[dict[str, Any]]:
@@ -57,7 +63,7 @@ def _secret_source() -> dict[str, Any]:
 def _secrets() -> dict[str, Any]:
     return {
         "type": ["object", "null"],
-        "propertyNames": {"pattern": load.SECRET_NAME_RE.pattern},
+        "propertyNames": {"pattern": _ecma(load.SECRET_NAME_RE)},
         "additionalProperties": {"$ref": "#/$defs/secret"},
     }
 
@@ -88,7 +94,7 @@ def stack_schema() -> dict[str, Any]:
             "dependencies": {
                 "type": ["object", "null"],
                 "maxProperties": catalog.AUTH0_MAX_DEPENDENCIES,
-                "additionalProperties": {"type": "string", "pattern": load.NPM_VERSION_RE.pattern},
+                "additionalProperties": {"type": "string", "pattern": _ecma(load.NPM_VERSION_RE)},
             },
             "secrets": {**_secrets(), "maxProperties": catalog.AUTH0_MAX_SECRETS},
             "description": {"type": "string"},
@@ -170,7 +176,7 @@ def stack_schema() -> dict[str, Any]:
             "environments": {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {"pattern": load.NAME_RE.pattern},
+                "propertyNames": {"pattern": _ecma(load.NAME_RE)},
                 "additionalProperties": {"$ref": "#/$defs/environment"},
             },
             "auth0": {
@@ -178,7 +184,7 @@ def stack_schema() -> dict[str, Any]:
                 "properties": {
                     "actions": {
                         "type": ["object", "null"],
-                        "propertyNames": {"pattern": load.NAME_RE.pattern},
+                        "propertyNames": {"pattern": _ecma(load.NAME_RE)},
                         "additionalProperties": {"$ref": "#/$defs/action"},
                     },
                     "triggers": {
@@ -205,7 +211,7 @@ def stack_schema() -> dict[str, Any]:
                 "properties": {
                     "functions": {
                         "type": ["object", "null"],
-                        "propertyNames": {"pattern": load.NAME_RE.pattern},
+                        "propertyNames": {"pattern": _ecma(load.NAME_RE)},
                         "additionalProperties": {"$ref": "#/$defs/function"},
                     }
                 },
