@@ -170,7 +170,9 @@ def test_import__package_with_more_than_the_handler__refused_with_reason(account
     text = caught.value.message
     assert "function shop-prod-bundled: its package holds node_modules/axios/index.js, package.json" in text
     assert "bundles its dependencies" in text
-    assert "function other-name: hookctl names a function <stack>-<environment>-<name>" in text
+    # A function named otherwise is importable (under function_name:); only the bundle is refused.
+    assert "other-name" not in text
+    assert "cannot import 1 selected resource" in text
     assert not Path(account.stack_path).exists()
 
 

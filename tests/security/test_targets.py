@@ -34,7 +34,7 @@ def _stack(pr: PullRequest, environment: str, *, cognito: bool = False) -> None:
         auth0:
           actions:
             hello:
-              trigger: post-login
+              trigger: pre-user-registration
               template: auth0/pre-user-registration/deny-tls-fingerprints.js.j2
               vars: {ja3: [], ja4: []}
         """
