@@ -126,7 +126,14 @@ def test_new_trigger_id__replaces_and_the_plan_says_how_long_no_trigger_runs_it(
     path = h.root / "stacks" / "auth0-registration.yaml"
     text = path.read_text()
     text = text.replace(
-        "    store-user-id:\n      trigger: post-user-registration", "    store-user-id:\n      trigger: post-login"
+        "    store-user-id:\n      trigger: post-user-registration\n"
+        "      template: auth0/post-user-registration/store-user-id.js.j2",
+        "    store-user-id:\n      trigger: post-login\n      template: store-user-id-on-login.js.j2",
+    )
+    # A post-login action exports onExecutePostLogin (validate and plan check the export).
+    (h.root / "stacks" / "templates").mkdir(exist_ok=True)
+    (h.root / "stacks" / "templates" / "store-user-id-on-login.js.j2").write_text(
+        "exports.onExecutePostLogin = async (event, api) => {};\n"
     )
     text = text.replace("        - store-user-id\n        - slack-new-user\n", "        - slack-new-user\n")
     text += "    post-login:\n      bindings: [store-user-id]\n"

@@ -39,7 +39,11 @@ auth0:
 def test_secret_file__not_utf8__clear_error_without_its_bytes(pr: PullRequest) -> None:
     pr.write("stacks/errs.yaml", ACTION_STACK)
     (pr.root / "stacks/webhook.txt").write_bytes(CANARY.encode() + b"\xff\xfe" + CANARY.encode())
-    for args in (("validate", "-s", "stacks/errs.yaml"), ("plan", "-s", "stacks/errs.yaml", "--out", "p.hookctl")):
+    # validate reads local secret sources only when asked (--check-secrets); plan always does.
+    for args in (
+        ("validate", "-s", "stacks/errs.yaml", "--check-secrets"),
+        ("plan", "-s", "stacks/errs.yaml", "--out", "p.hookctl"),
+    ):
         run = pr.hk(*args, HOOKCTL_FAKE_STORE=str(pr.root / "live.json"))
         assert run.code == 1, run.all
         assert "secret file webhook.txt is not UTF-8 text (invalid byte at offset 29)" in run.err
