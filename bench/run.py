@@ -66,7 +66,14 @@ def main() -> None:
         "",
     ]
     parts.append(startup())
-    for name in ("bench_auth0", "bench_parallel", "bench_cognito", "bench_badinput", "bench_delays"):
+    for name in (
+        "bench_auth0",
+        "bench_parallel",
+        "bench_cognito",
+        "bench_cognito_waits",
+        "bench_badinput",
+        "bench_delays",
+    ):
         if (HERE / f"{name}.py").exists():
             print(f"running {name} …", file=sys.stderr)
             parts.append(_load(name).main([]))  # type: ignore[attr-defined]
