@@ -429,6 +429,10 @@ class Watcher:
         # How long builds have been seen to take at least: a deploy tried sooner than this after the
         # write waits for a round instead (a refused deploy costs a call, like a round).
         self._build_estimate = 0.0
+        # Until a guess has come out right or wrong once, one deploy at a time guesses (the others
+        # wait for a round): ten refused deploys would teach no more than one.
+        self._guessing = False
+        self._guessed = False
         self._polling = False
         self._next = 0.0
         self._interval = POLL_MIN
@@ -449,13 +453,26 @@ class Watcher:
             seen = self._seen.get(action_id)
             if seen is not None and seen[0] > self._written.get(action_id, -1):
                 return seen[1].status == "built"
-            return self.clock() - self._written_at.get(action_id, 0.0) >= self._build_estimate
+            if self.clock() - self._written_at.get(action_id, 0.0) < self._build_estimate:
+                return False
+            if self._guessed:
+                return True
+            if self._guessing:
+                return False
+            self._guessing = True
+            return True
+
+    def guessed(self) -> None:
+        """A deploy tried without a round went through: builds here are quick enough to guess."""
+        with self._cond:
+            self._guessing, self._guessed = False, True
 
     def not_built(self, action_id: str) -> None:
         """A deploy was refused for a build still running: builds take at least this long."""
         with self._cond:
             elapsed = self.clock() - self._written_at.get(action_id, self.clock())
             self._build_estimate = max(self._build_estimate, elapsed + POLL_MIN)
+            self._guessing, self._guessed = False, True
 
     def was_written(self, action_id: str) -> bool:
         with self._cond:
@@ -888,6 +905,8 @@ class Auth0Client(Client):
                     _api_message(exc),
                     status=exc.status_code,
                 ) from None
+            if not waited:
+                self.watch.guessed()
             self.watch.written(action_id)
             return {"id": action_id, "version": version.get("number")}
         raise ProviderError("auth0", "deploy", f"action {name}", "the draft never stayed built long enough to deploy")
