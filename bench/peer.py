@@ -65,7 +65,6 @@ def run_peer(emu: Any, root: Path, actions: list[tuple[str, str, str]]) -> dict[
                 "AUTH0_DOMAIN": emu.domain,
                 "AUTH0_CLIENT_ID": emu.client_id,
                 "AUTH0_CLIENT_SECRET": emu.client_secret,
-                **({"AUTH0_ACCESS_TOKEN": os.environ["PEER_TOKEN"]} if os.environ.get("PEER_TOKEN") else {}),
                 "AUTH0_ALLOW_DELETE": False,
                 "AUTH0_INCLUDED_ONLY": ["actions", "triggers"],
             }
