@@ -34,12 +34,16 @@ typecheck: venv
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
+# Byte-compile hookctl first: with PYTHONDONTWRITEBYTECODE set (as on the CI machine) every
+# `hookctl` process the tests start would otherwise compile the package again (~0.1 s CPU each).
 unit: venv
+	$(BIN)/python -m compileall -q provisioner
 	$(PYTEST)
 
 test: lint typecheck unit
 
 test-long: venv
+	$(BIN)/python -m compileall -q provisioner
 	HOOKCTL_LONG=1 $(PYTEST)
 
 bench: venv
