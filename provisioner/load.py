@@ -8,6 +8,7 @@ YAML parser is ruamel.yaml in round-trip mode because it keeps line numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import hashlib
@@ -319,14 +320,27 @@ def _stack_line(path: str) -> int | None:
 SecretCheck = Callable[[SecretRef, str], Problem | None]
 
 
-def load_stack(path: str, environment: str | None = None, *, check_secret: SecretCheck | None = None) -> Stack:
+def load_stack(
+    path: str,
+    environment: str | None = None,
+    *,
+    check_secret: SecretCheck | None = None,
+    check_entries: Callable[[Stack], list[Problem]] | None = None,
+) -> Stack:
     """Load and validate ``path`` for ``environment`` (optional when there is only one).
 
     ``check_secret(ref, stack_dir)`` (e.g. "is this environment variable set?") runs on every secret
-    declared well enough to check, even when the file has other problems, so all are reported at once."""
+    declared well enough to check, even when the file has other problems, so all are reported at once.
+    Likewise, when the file has problems, ``check_entries`` (rendering and syntax-checking handlers)
+    runs on a stack of the entries that are themselves valid, so their template errors come in the
+    same run; its problems are only added to a failing load (on a clean load the caller checks)."""
     doc, revision = read_document(path)
     loader = _Loader(path)
     stack = loader.build(doc, environment, revision)
+    if stack is None and check_entries is not None:
+        valid = loader.valid_entries()
+        for entry_problem in check_entries(valid) if valid is not None else ():
+            loader.add(entry_problem)  # a template's own file and line
     if check_secret is not None:
         base_dir = os.path.dirname(os.path.abspath(path))
         for ref in loader.refs:
@@ -345,6 +359,7 @@ class _Loader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.partial: Stack | None = None  # what build() read, for valid_entries() when it has problems
         self.hint: str | None = None
         self._nodes = 0
         self._declared_envs: set[str] = set()
@@ -353,10 +368,13 @@ class _Loader:
 
     # -- reporting -----------------------------------------------------------------
     def problem(self, line: int | None, fld: str, message: str) -> None:
-        if Problem(self.path, line, fld, message) in self.problems:
+        self.add(Problem(self.path, line, fld, message))
+
+    def add(self, problem: Problem) -> None:
+        if problem in self.problems:
             return  # an inherited environment is walked once per environment that inherits it
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(self.path, line, fld, message))
+            self.problems.append(problem)
         elif len(self.problems) == MAX_PROBLEMS:
             self.problems.append(
                 Problem(self.path, None, "stack file", f"more than {MAX_PROBLEMS} problems; fix these first")
@@ -692,9 +710,9 @@ class _Loader:
         actions = self.actions(top, env_label)
         bindings = self.bindings(top, actions)
         functions = self.functions(top, environment, env_label)
-        if self.problems or name is None or environment is None:
+        if name is None or environment is None:
             return None
-        return Stack(
+        stack = Stack(
             name=name,
             path=self.path,
             environment=environment,
@@ -707,6 +725,29 @@ class _Loader:
             revision=revision,
             template_path=template_path,
         )
+        if self.problems:
+            self.partial = stack
+            return None
+        return stack
+
+    def valid_entries(self) -> Stack | None:
+        """The stack read so far, keeping only the actions and functions with no problem of their own,
+        or None when a problem elsewhere could change what they render (variables, template folders)."""
+        if self.partial is None:
+            return None
+        fields = [p.field for p in self.problems]
+        entry = re.compile(r"^(auth0\.actions|cognito\.functions)\.")
+        if any(
+            not entry.match(f) and (re.search(r"(^|\.)vars(\.|$)", f) or f.startswith("template_path")) for f in fields
+        ):
+            return None
+
+        def clean(origin: Origin) -> bool:
+            return not any(f == origin.field or f.startswith(origin.field + ".") for f in fields)
+
+        actions = tuple(a for a in self.partial.actions if clean(a.origin))
+        functions = tuple(f for f in self.partial.functions if clean(f.origin))
+        return dataclasses.replace(self.partial, actions=actions, bindings=(), functions=functions)
 
     def environments(self, top: CommentedMap) -> dict[str, Environment]:
         node = top.get("environments")

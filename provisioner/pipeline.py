@@ -37,7 +37,7 @@ from .plan import Operation, Plan, ResourceChange
 from .progress import Reporter
 from .providers.base import Context, Live, Provider, SecretDigest
 from .providers.cognito_plan import ENVIRONMENT_HINT, environment_problem, json_size
-from .render import Rendered, render_all
+from .render import Rendered, Renderer
 from .secrets import Secret, SecretResolver, key_id, migrate_legacy_digests, secret_hash
 from .state import Backend, LocalBackend, State
 
@@ -71,6 +71,9 @@ class Planned:
     providers: list[Provider]
     secrets: dict[tuple[str, str], Secret]
     rendered: dict[str, Rendered]
+
+
+HANDLER_HINT = "The rendered handler is what would be deployed: `hookctl render` shows it."
 
 
 def backend_for(stack: Stack, options: Options) -> Backend:
@@ -118,8 +121,13 @@ def validate_stack(
     """Load, render and syntax-check every handler: everything short of reading a provider. Needs no
     secret and no credential, like ``terraform validate``; ``check_secrets`` also checks that local
     secret sources (env, file) are present, reported together with every other problem."""
-    stack = load_stack(stack_path, environment, check_secret=_local_secret_check if check_secrets else None)
-    check_handlers(stack, render_all(stack), progress)
+    stack = load_stack(
+        stack_path,
+        environment,
+        check_secret=_local_secret_check if check_secrets else None,
+        check_entries=lambda valid: handler_problems(valid, progress),
+    )
+    render_checked(stack, progress)
     # Lambda's 4 KB environment: what is known locally (plain variables, and env and file secrets
     # that are present) must already fit; plan adds the secret references' size once their ARNs
     # are known, and the secrets validate could not read.
@@ -136,10 +144,31 @@ def validate_stack(
     return stack
 
 
-def check_handlers(stack: Stack, rendered: list[Rendered], progress: Progress) -> None:
-    problems = check_rendered(stack, rendered, progress)
-    if problems:
-        raise InputError(problems, hint="The rendered handler is what would be deployed: `hookctl render` shows it.")
+def render_checked(stack: Stack, progress: Progress) -> list[Rendered]:
+    """Render every entry and syntax-check each handler that rendered, reporting the template errors
+    of some entries together with the syntax errors of the others."""
+    renderer = Renderer(stack)
+    rendered: list[Rendered] = []
+    problems: list[Problem] = []
+    entries: list[Action | Function] = [*stack.actions, *stack.functions]
+    for entry in entries:
+        try:
+            rendered.append(renderer.render(entry))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    checked = check_rendered(stack, rendered, progress)
+    if problems or checked:
+        raise InputError([*problems, *checked], hint=HANDLER_HINT if checked else None)
+    return rendered
+
+
+def handler_problems(stack: Stack, progress: Progress) -> list[Problem]:
+    """What render_checked would report for ``stack``, as problems to report with others."""
+    try:
+        render_checked(stack, progress)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _local_secret_check(ref: SecretRef, base_dir: str) -> Problem | None:
@@ -152,13 +181,17 @@ def compute_plan(stack_path: str, environment: str | None, factory: ProviderFact
     def check_secret(ref: SecretRef, base_dir: str) -> Problem | None:
         return (options.resolver or SecretResolver(base_dir=base_dir)).check_local(ref)
 
-    stack = original = load_stack(stack_path, environment, check_secret=None if options.destroy else check_secret)
+    stack = original = load_stack(
+        stack_path,
+        environment,
+        check_secret=None if options.destroy else check_secret,
+        check_entries=None if options.destroy else lambda valid: handler_problems(valid, options.progress),
+    )
     if options.destroy:
         # Destroy is a plan for an empty stack that prunes: providers remove exactly what this
         # stack and environment own (unbinding and detaching first) and nothing else.
         stack = dataclasses.replace(stack, actions=(), bindings=(), functions=(), prune=True)
-    handlers = render_all(stack)
-    check_handlers(stack, handlers, options.progress)
+    handlers = render_checked(stack, options.progress)
     rendered = {r.address: r for r in handlers}
     region = stack.environment.cognito.region if stack.environment.cognito else None
     resolver = options.resolver or SecretResolver(base_dir=stack.stack_dir, region=region)
