@@ -146,6 +146,11 @@ ROLE_NOT_READY = (
 FUNCTION_BUSY = ("An update is in progress", "currently in the following state")
 FIRST_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 5.0
+# Longest pause between two attempts of a Lambda write refused while IAM and Lambda settle (a role
+# Lambda cannot assume yet, a function still Pending). A refused attempt writes nothing, so hookctl
+# tries again at least once a second: with 5 s steps a role usable after 8 s was found usable only
+# at 12.5 s (bench/RESULTS.md). The total stays LAMBDA_PROPAGATION_SECONDS.
+MAX_SETTLE_RETRY_DELAY = 1.0
 
 
 class LambdaCognitoClient(Client):
@@ -722,7 +727,7 @@ class LambdaCognitoClient(Client):
                     raise exc.error from None
                 log.info("%s: %s not possible yet (%s); retrying in %.1f s", resource, call, exc.reason, delay)
                 self.sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                delay = min(delay * 2, MAX_SETTLE_RETRY_DELAY)
 
     def _wait_ready(self, name: str, resource: str) -> None:
         """Poll until the function is Active and its last update finished (Lambda's function states)."""

@@ -176,6 +176,24 @@ def test_apply__role_never_assumable__gives_up_after_five_minutes_naming_the_cal
 
 
 @pytest.mark.managed_policies
+def test_apply__role_just_created__create_function_accepted_within_a_second_of_the_role_propagating(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    assert modelled.layer is not None
+    pool = real.pool()
+    real.write_stack(CREATED_ROLE.format(pool=pool))
+    real.plan_and_apply()
+    behaviours = AwsBehaviours()
+    model = modelled.layer._model
+    [role_created] = model.roles.values()
+    created = model.functions["real-dev-gate"].pending_until - behaviours.function_create_seconds
+    # Retried at most a second apart (MAX_SETTLE_RETRY_DELAY): with 5 s steps the 8 s-old role was
+    # found usable only 12.5 s after it was made.
+    assert behaviours.role_propagation_seconds <= created - role_created <= behaviours.role_propagation_seconds + 1.0
+    assert real.function_names() == {"real-dev-gate"}
+
+
+@pytest.mark.managed_policies
 def test_apply__someone_elses_update_in_progress__update_and_permission_retried_on_conflict(
     real: World, modelled: ModelledMotoServer
 ) -> None:
