@@ -124,27 +124,57 @@ def test_gitlab_example__note_matrix_and_queued_applies() -> None:
     pipeline = _load(GITLAB)
     text = GITLAB.read_text()
     assert "pip install ." not in text and 'pip install "hookctl==${HOOKCTL_VERSION}"' in text
-    assert "merge_requests/$CI_MERGE_REQUEST_IID/notes" in text  # the merge-request note
-    assert pipeline["apply"]["resource_group"] == "hookctl-apply-$HOOKCTL_ENV"
-    assert "resource_group" not in pipeline["plan"]  # merge-request plans never hold up an apply
+    assert "merge_requests/$PARENT_MERGE_REQUEST_IID/notes" in text  # the merge-request note
+    assert pipeline[".hookctl-apply"]["resource_group"] == "hookctl-apply-$HOOKCTL_ENV"
+    assert "resource_group" not in pipeline[".hookctl-plan"]  # merge-request plans never hold up an apply
     assert pipeline["default"]["cache"]
-    assert "environment" not in pipeline["test"]  # no environment-scoped credentials reach the tests
+    assert "environment" not in pipeline[".hookctl-test"]  # no environment-scoped credentials reach the tests
+    # The matrix is generated: the parent runs the child pipeline the `environments` job wrote.
+    trigger = pipeline["hookctl-environments"]
+    assert trigger["trigger"]["include"] == [{"artifact": "environments.gitlab-ci.yml", "job": "environments"}]
+    assert trigger["trigger"]["strategy"] == "depend" and trigger["needs"] == ["environments"]
+    assert trigger["variables"]["PARENT_PIPELINE_SOURCE"] == "$CI_PIPELINE_SOURCE"
+    assert not {"test", "plan", "apply", ".environments"} & set(pipeline)  # no hand-written matrix
 
 
-def test_gitlab_example__matrix_matches_hookctl_environments(tmp_path: Path) -> None:
-    """The example's own guard job, run on the example stacks: the matrix lists every environment."""
+def test_gitlab_example__child_pipeline_from_hookctl_environments(tmp_path: Path) -> None:
+    """The example's `environments` job, run on the example stacks, writes a valid child pipeline whose
+    matrix is `hookctl environments --json`, and follows the stacks when an environment is added."""
     shutil.copytree(REPO / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     for other in ("auth0-registration.yaml", "cognito-signup.yaml"):
         (tmp_path / "stacks" / other).unlink()
     shutil.copy(GITLAB, tmp_path / ".gitlab-ci.yml")
     script = "\n".join(_load(GITLAB)["environments"]["script"])
     env = {"PATH": f"{Path(hookctl_path()).parent}:/usr/bin:/bin", "NO_COLOR": "1"}
-    ran = subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    child_path = tmp_path / "environments.gitlab-ci.yml"
+
+    def generate() -> dict:  # type: ignore[type-arg]
+        child_path.unlink(missing_ok=True)
+        ran = subprocess.run(
+            ["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return _load(child_path)
+
+    child = generate()
+    assert child[".environments"]["parallel"]["matrix"] == [
+        {"STACK": "stacks/example.yaml", "HOOKCTL_ENV": ["sandbox", "prod"]}
+    ]
+    assert child["stages"] == ["check", "plan", "apply"]
+    assert child["apply"]["extends"] == [".environments", ".aws-oidc", ".hookctl-apply"]
+    assert child[".hookctl-apply"] == _load(GITLAB)[".hookctl-apply"]
+    checked = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(child_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     example = tmp_path / "stacks" / "example.yaml"
     example.write_text(example.read_text().replace("  prod:\n", "  staging: {inherit: sandbox}\n  prod:\n", 1))
-    ran = subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert ran.returncode != 0 and "update .environments" in ran.stderr
+    assert generate()[".environments"]["parallel"]["matrix"] == [
+        {"STACK": "stacks/example.yaml", "HOOKCTL_ENV": ["sandbox", "staging", "prod"]}
+    ]
 
 
 def test_examples_sequence__against_the_sandbox(tmp_path: Path) -> None:
