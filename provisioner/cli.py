@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .cli_options import env_option, stack_option, target_option, unknown_secrets_option
+from .cli_options import env_option, stack_option, stack_paths_option, target_option, unknown_secrets_option
 from .errors import AbortedError, HookctlError, InputError, Problem
 from .providers import providers_for
 
@@ -188,14 +188,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, no_color: bool, state_dir:
 
 
 @cli.command()
-@click.option(
-    "-s",
-    "--stack",
-    "stack_paths",
-    multiple=True,
-    metavar="STACK",
-    help="Stack file; repeatable (default: every stack under ./stacks).",
-)
+@stack_paths_option()
 @env_option
 @click.option(
     "--check-secrets",
@@ -416,14 +409,7 @@ def _plan_all(
 
 
 @cli.command()
-@click.option(
-    "-s",
-    "--stack",
-    "stack_paths",
-    multiple=True,
-    metavar="STACK",
-    help="Stack file; repeatable (default: every stack under ./stacks).",
-)
+@stack_paths_option()
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, e.g. for a CI matrix.")
 def environments(stack_paths: tuple[str, ...], as_json: bool) -> None:
     """List the stacks' environments and their targets (for a CI matrix with --json)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from .cli_options import env_option, stack_option
+from .cli_options import env_option, stack_option, stack_paths_option
 from .errors import HookctlError, InputError, Problem
 
 F = Callable[..., Any]
@@ -185,14 +185,7 @@ def invoke(
 
 
 @click.command("test")
-@click.option(
-    "-s",
-    "--stack",
-    "stack_paths",
-    multiple=True,
-    metavar="STACK",
-    help="Stack file; repeatable (default: every stack under ./stacks with a .tests.yaml beside it).",
-)
+@stack_paths_option("every stack under ./stacks with a .tests.yaml beside it")
 @env_option
 @click.option("--junit", "junit_path", metavar="FILE", help="Also write the results as JUnit XML (for CI).")
 @click.option("-k", "select", metavar="TEXT", help="Only the cases whose '<action or function>: <name>' contains TEXT.")

@@ -20,6 +20,18 @@ def stack_option(f: F) -> F:
     )(f)
 
 
+def stack_paths_option(default: str = "every stack under ./stacks") -> Callable[[F], F]:
+    """``-s/--stack``, repeatable, for the commands that work on several stacks at once."""
+    return click.option(
+        "-s",
+        "--stack",
+        "stack_paths",
+        multiple=True,
+        metavar="STACK",
+        help=f"Stack file; repeatable (default: {default}).",
+    )
+
+
 def env_option(f: F) -> F:
     return click.option(
         "-e",
