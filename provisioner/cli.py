@@ -544,7 +544,8 @@ def _check_operations(path: str, saved: Any, planned: Any) -> None:
     default=10,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="How many operations to run at once; each starts when those it depends on have finished.",
+    help="How many operations may be at work at once (one that waits for a build or AWS gives its place up); "
+    "each starts when those it depends on have finished.",
 )
 @pass_runtime
 def apply(
@@ -588,7 +589,8 @@ def apply(
     default=10,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="How many operations to run at once; each starts when those it depends on have finished.",
+    help="How many operations may be at work at once (one that waits for a build or AWS gives its place up); "
+    "each starts when those it depends on have finished.",
 )
 @pass_runtime
 def destroy(

@@ -1,6 +1,7 @@
 """Apply stage: run a ``Plan``'s operations against provider clients, as a dependency graph.
 
-Runs up to ``parallelism`` operations at once, each as soon as its dependencies have finished;
+Runs up to ``parallelism`` operations at once, each as soon as its dependencies have finished
+(one that only waits gives its place to the next meanwhile);
 resolves ``Ref``s from earlier results and ``SecretValue`` placeholders from
 freshly resolved secrets (refusing any whose keyed digest no longer matches the plan),
 calls only methods a client lists in ``OPERATIONS``, records state after every
@@ -10,9 +11,10 @@ clients and the state backend.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from . import progress as progresslib
@@ -81,13 +83,17 @@ class Executor:
         done: list[tuple[int, str]] = []
         failures: list[tuple[int, str, Exception]] = []
         running: dict[Future[Any], tuple[Operation, progresslib.Slot]] = {}
+        wake = threading.Event()
+        gate = Gate(self.parallelism, wake.set)
         stop = False
-        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+        # One thread per operation at most: an operation that waits holds a thread but no place
+        # in the gate, and one that wants its place back must never wait for a thread.
+        with ThreadPoolExecutor(max_workers=max(1, total), thread_name_prefix="apply") as pool:
             try:
                 while True:
                     if not stop:
                         for op in [o for o in pending if not waiting_on[o.id] - finished]:
-                            if len(running) >= self.parallelism:
+                            if not gate.enter():
                                 break
                             pending.remove(op)
                             slot = self.reporter.start(index[op.id] + 1, total, op.description)
@@ -95,15 +101,22 @@ class Executor:
                                 client = self._client(op)
                                 params = self._resolve(op.params, op)
                             except HookctlError as exc:
+                                gate.leave()
                                 self.reporter.finish(slot, exc)
                                 failures.append((index[op.id], op.description, exc))
                                 stop = True
                                 break
-                            running[pool.submit(_call, client, op, params, slot)] = (op, slot)
+                            future = pool.submit(_call, client, op, params, slot, gate)
+                            future.add_done_callback(lambda _f: wake.set())
+                            running[future] = (op, slot)
                     if not running:
                         break
-                    ready, _ = wait(running, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+                    # Woken by an operation finishing or giving its place up while it waits; at
+                    # least every tick, for the reporter's live lines and heartbeats.
+                    wake.wait(TICK_SECONDS)
+                    wake.clear()
                     self.reporter.tick()
+                    ready = [f for f in running if f.done()]
                     for future in sorted(ready, key=lambda f: index[running[f][0].id]):
                         op, slot = running.pop(future)
                         try:
@@ -189,13 +202,55 @@ class Executor:
         return secret
 
 
-def _call(client: Client, op: Operation, params: Mapping[str, Any], slot: progresslib.Slot) -> Any:
+class Gate:
+    """At most ``limit`` operations at work at once; one that only waits gives its place up.
+
+    The executor takes a place (``enter``) before it starts an operation, and the operation
+    gives it back when it ends. An operation waiting for something outside hookctl's hands
+    (IAM propagation, a Lambda function leaving Pending, an Auth0 build) leaves its place
+    meanwhile (``progress.waiting``) and ``resume``s before calling again; one resuming goes
+    before any new start, so work under way finishes first. ``--parallelism`` so bounds the
+    calls in flight, not the waits: 50 functions' activation waits overlap at the default 10.
+    """
+
+    def __init__(self, limit: int, changed: Callable[[], None] = lambda: None) -> None:
+        self.limit = limit
+        self.active = 0
+        self.resuming = 0
+        self.changed = changed  # wakes the executor when a place frees up
+        self._cond = threading.Condition()
+
+    def enter(self) -> bool:
+        """Take a place for a new operation if one is free and no waiting operation wants it back."""
+        with self._cond:
+            if self.active >= self.limit or self.resuming:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self._cond:
+            self.active -= 1
+            self._cond.notify_all()
+        self.changed()
+
+    def resume(self) -> None:
+        with self._cond:
+            self.resuming += 1
+            while self.active >= self.limit:
+                self._cond.wait()
+            self.resuming -= 1
+            self.active += 1
+
+
+def _call(client: Client, op: Operation, params: Mapping[str, Any], slot: progresslib.Slot, gate: Gate) -> Any:
     """One operation on a worker thread; what it waits for is shown against its slot."""
-    progresslib.bind(slot)
+    progresslib.bind(slot, gate)
     try:
         return getattr(client, op.method)(**params)
     finally:
         progresslib.bind(None)
+        gate.leave()
 
 
 def _refs(value: Any) -> list[str]:

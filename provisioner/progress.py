@@ -2,8 +2,10 @@
 
 The executor tells a ``Reporter`` when an operation starts and ends; a provider
 client that waits (an Auth0 build, a Lambda function becoming Active) says what
-it waits for with ``waiting("building slack-new-user")`` from inside the
-operation, and the reporter shows it with the time spent so far.
+it waits for with ``with waiting("building slack-new-user"):`` from inside the
+operation, and the reporter shows it with the time spent so far. While it waits,
+the operation gives its place among the ``--parallelism`` running ones to the
+next (the executor's ``Gate``), and takes one back before it calls again.
 
 - ``LineReporter`` (no terminal: CI logs, pipes): a start line and a done line per
   operation, and every ``heartbeat`` seconds one line per operation still running.
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Protocol, TextIO
 
 Clock = Callable[[], float]
 HEARTBEAT_SECONDS = 10.0
@@ -45,20 +48,47 @@ class Slot:
         return f"[{self.index}/{self.total}]"
 
 
-def waiting(activity: str | None) -> None:
-    """Say what the current operation is waiting for (``None``: no longer waiting).
+class Place(Protocol):
+    """An operation's place among those allowed to run at once (the executor's ``Gate``)."""
 
-    Called by provider clients from inside an operation; does nothing outside one
-    (a plan, a rollback), so clients need not know whether anyone is listening.
+    def leave(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+@contextmanager
+def waiting(activity: str) -> Iterator[None]:
+    """Within the block, the current operation is waiting for ``activity`` and holds no place.
+
+    Provider clients wrap what only waits (a sleep before polling again, a shared status
+    round) in it: the reporter shows the activity, and another operation may start
+    meanwhile; leaving the block takes a place back, waiting for one if need be. Outside
+    an operation (a plan, a rollback) it does nothing, so clients need not know whether
+    anyone is listening. Nested blocks keep the outer block's place given up.
     """
     slot: Slot | None = getattr(_local, "slot", None)
+    place: Place | None = getattr(_local, "place", None)
+    outer = getattr(_local, "away", False)
+    previous = slot.activity if slot is not None else None
     if slot is not None:
         slot.activity = activity
+    if place is not None and not outer:
+        place.leave()
+        _local.away = True
+    try:
+        yield
+    finally:
+        if place is not None and not outer:
+            place.resume()
+            _local.away = False
+        if slot is not None:
+            slot.activity = previous
 
 
-def bind(slot: Slot | None) -> None:
+def bind(slot: Slot | None, place: Place | None = None) -> None:
     """Make ``slot`` the current thread's operation (the executor's worker calls this)."""
     _local.slot = slot
+    _local.place = place
+    _local.away = False
 
 
 def _seconds(elapsed: float) -> str:

@@ -430,8 +430,8 @@ class Watcher:
         # write waits for a round instead (a refused deploy costs a call, like a round).
         self._build_estimate = 0.0
         # Until a guess has come out right or wrong once, one deploy at a time guesses (the others
-        # wait for a round): ten refused deploys would teach no more than one.
-        self._guessing = False
+        # wait for its answer): ten refused deploys would teach no more than one.
+        self._guessing: str | None = None  # the action whose deploy is guessing
         self._guessed = False
         self._polling = False
         self._next = 0.0
@@ -448,31 +448,45 @@ class Watcher:
 
     def probably_built(self, action_id: str) -> bool:
         """Worth deploying without a status round first: a round since the write showed it built, or
-        the write is older than any build seen refused so far. A wrong guess costs one refused deploy."""
+        the write is older than any build seen refused so far. A wrong guess costs one refused deploy.
+
+        While one deploy is finding out whether builds here are quick, the others wait for its
+        answer (one call) rather than for a status round (a call, and a pause before it).
+        """
         with self._cond:
-            seen = self._seen.get(action_id)
-            if seen is not None and seen[0] > self._written.get(action_id, -1):
-                return seen[1].status == "built"
-            if self.clock() - self._written_at.get(action_id, 0.0) < self._build_estimate:
-                return False
-            if self._guessed:
-                return True
-            if self._guessing:
-                return False
-            self._guessing = True
-            return True
+            while True:
+                seen = self._seen.get(action_id)
+                if seen is not None and seen[0] > self._written.get(action_id, -1):
+                    return seen[1].status == "built"
+                if self.clock() - self._written_at.get(action_id, 0.0) < self._build_estimate:
+                    return False
+                if self._guessed:
+                    return True
+                if self._guessing is None:
+                    self._guessing = action_id
+                    return True
+                self._cond.wait()
 
     def guessed(self) -> None:
         """A deploy tried without a round went through: builds here are quick enough to guess."""
         with self._cond:
-            self._guessing, self._guessed = False, True
+            self._guessing, self._guessed = None, True
+            self._cond.notify_all()
 
     def not_built(self, action_id: str) -> None:
         """A deploy was refused for a build still running: builds take at least this long."""
         with self._cond:
             elapsed = self.clock() - self._written_at.get(action_id, self.clock())
             self._build_estimate = max(self._build_estimate, elapsed + POLL_MIN)
-            self._guessing, self._guessed = False, True
+            self._guessing, self._guessed = None, True
+            self._cond.notify_all()
+
+    def guess_abandoned(self, action_id: str) -> None:
+        """The deploy that was guessing failed otherwise: let another deploy guess."""
+        with self._cond:
+            if self._guessing == action_id:
+                self._guessing = None
+                self._cond.notify_all()
 
     def was_written(self, action_id: str) -> bool:
         with self._cond:
@@ -867,11 +881,8 @@ class Auth0Client(Client):
                 )
             return live.status == "built"
 
-        progresslib.waiting(f"building {name}")
-        try:
+        with progresslib.waiting(f"building {name}"):
             return self.watch.wait(action_id, name, built, timeout=self.build_timeout, what="build")
-        finally:
-            progresslib.waiting(None)
 
     def deploy_action(self, action_id: str, name: str) -> dict[str, Any]:
         """Wait for the build, then deploy: the draft becomes a new version.
@@ -884,32 +895,37 @@ class Auth0Client(Client):
         # A build that is surely done (or was never slow here) is deployed straight away; otherwise
         # the shared status round says when.
         waited = not self.watch.probably_built(action_id)
-        for _ in range(4):
-            if waited:
-                self.wait_built(action_id, name)
-            try:
-                version = _plain(self.sdk.actions.deploy(action_id, request_options={"max_retries": MAX_RETRIES}))
-            except ApiError as exc:
-                body = exc.body if isinstance(exc.body, Mapping) else {}
-                if exc.status_code == 400 and body.get("errorCode") == "action_not_built":
-                    if not waited:  # the guess was early: learn how long builds take, then wait
-                        self.watch.not_built(action_id)
-                    else:  # seen built by a round, refused by deploy (a build restarted): look again
-                        self.watch.written(action_id)
-                    waited = True
-                    continue
-                raise ProviderError(
-                    "auth0",
-                    f"POST /actions/actions/{action_id}/deploy",
-                    f"action {name}",
-                    _api_message(exc),
-                    status=exc.status_code,
-                ) from None
-            if not waited:
-                self.watch.guessed()
-            self.watch.written(action_id)
-            return {"id": action_id, "version": version.get("number")}
-        raise ProviderError("auth0", "deploy", f"action {name}", "the draft never stayed built long enough to deploy")
+        try:
+            for _ in range(4):
+                if waited:
+                    self.wait_built(action_id, name)
+                try:
+                    version = _plain(self.sdk.actions.deploy(action_id, request_options={"max_retries": MAX_RETRIES}))
+                except ApiError as exc:
+                    body = exc.body if isinstance(exc.body, Mapping) else {}
+                    if exc.status_code == 400 and body.get("errorCode") == "action_not_built":
+                        if not waited:  # the guess was early: learn how long builds take, then wait
+                            self.watch.not_built(action_id)
+                        else:  # seen built by a round, refused by deploy (a build restarted): look again
+                            self.watch.written(action_id)
+                        waited = True
+                        continue
+                    raise ProviderError(
+                        "auth0",
+                        f"POST /actions/actions/{action_id}/deploy",
+                        f"action {name}",
+                        _api_message(exc),
+                        status=exc.status_code,
+                    ) from None
+                if not waited:
+                    self.watch.guessed()
+                self.watch.written(action_id)
+                return {"id": action_id, "version": version.get("number")}
+            raise ProviderError(
+                "auth0", "deploy", f"action {name}", "the draft never stayed built long enough to deploy"
+            )
+        finally:
+            self.watch.guess_abandoned(action_id)  # a no-op unless this deploy's guess ended in another error
 
     def set_bindings(self, trigger_id: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
         """Replace the trigger's ordered binding list (PATCH replaces it whole).
@@ -930,8 +946,7 @@ class Auth0Client(Client):
         for attempt in range(4):
             for action_id in fresh if attempt else ():
                 label = next((str(b.get("display_name")) for b in bindings if b["ref"].get("value") == action_id), "")
-                progresslib.waiting(f"waiting for {label or action_id} to go live")
-                try:
+                with progresslib.waiting(f"waiting for {label or action_id} to go live"):
                     self.watch.wait(
                         action_id,
                         label or action_id,
@@ -939,8 +954,6 @@ class Auth0Client(Client):
                         timeout=self.build_timeout,
                         what="deploy",
                     )
-                finally:
-                    progresslib.waiting(None)
             try:
                 answer = self.sdk.actions.triggers.bindings.update_many(
                     trigger_id, bindings=bindings, request_options={"max_retries": MAX_RETRIES}

@@ -64,6 +64,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from .. import catalog
+from .. import progress as progresslib
 from ..diff import Resource
 from ..errors import HookctlError, InputError, Problem, ProviderError, StaleError
 from ..model import Function, Stack
@@ -153,6 +154,60 @@ MAX_RETRY_DELAY = 5.0
 MAX_SETTLE_RETRY_DELAY = 1.0
 
 
+class RolePropagation:
+    """How long IAM takes, in this account today, before Lambda may assume a role this apply made.
+
+    IAM is eventually consistent: a new role is refused by Lambda for seconds ("cannot be assumed
+    by Lambda"; terraform-provider-aws retries for lambdaPropagationTimeout). Roles made by one apply
+    propagate alike, so one function finds out for all: the first whose write waits on a new role
+    probes, about once a second; the others wait for what it learns, the time from its role's
+    creation to the first write accepted, and try once their own role is that old. 50 new functions
+    so make a handful of refused writes, not one a second each, which would also run into Lambda's
+    control-plane quota of 15 requests per second
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html#api-requests).
+    A function refused even then retries on its own, as before. Shared by the client's threads.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._created: dict[str, float] = {}  # role ARN -> when this apply created it
+        self._delay: float | None = None  # learned: creation to first accepted write
+        self._prober: str | None = None  # the resource whose retries find the delay out
+
+    def created(self, role_arn: str) -> None:
+        with self._lock:
+            self._created[role_arn] = self.clock()
+
+    def wait_before_trying(self, role_arn: str | None, resource: str) -> float:
+        """Seconds ``resource`` should wait before its next write using ``role_arn``; 0: go now."""
+        with self._lock:
+            made = self._created.get(role_arn or "")
+            if made is None:
+                return 0.0  # not a role this apply made: nothing to learn from others
+            if self._delay is not None:
+                return max(0.0, made + self._delay - self.clock())
+            if self._prober in (None, resource):
+                self._prober = resource
+                return 0.0
+            return MAX_SETTLE_RETRY_DELAY  # someone is finding out: look again in a moment
+
+    def accepted(self, role_arn: str | None, resource: str) -> None:
+        """A write using ``role_arn`` went through: its role is usable this long after creation."""
+        with self._lock:
+            made = self._created.get(role_arn or "")
+            if made is not None and self._delay is None:
+                self._delay = self.clock() - made
+            if self._prober == resource:
+                self._prober = None
+
+    def done(self, resource: str) -> None:
+        """``resource`` stopped trying (accepted or failed): another may probe."""
+        with self._lock:
+            if self._prober == resource:
+                self._prober = None
+
+
 class LambdaCognitoClient(Client):
     """The only object a Cognito plan's operations run against."""
 
@@ -190,6 +245,7 @@ class LambdaCognitoClient(Client):
         # First pause between polls of a function that is not ready yet (then ×1.5, at most 5 s).
         self.waiter_delay = waiter_delay
         self.propagation_seconds = propagation_seconds
+        self.propagation = RolePropagation(clock)
         # "service:Operation" -> number of API calls made (retries of one call count once).
         self.calls: collections.Counter[str] = collections.Counter()
         self._clients: dict[str, Any] = {}
@@ -466,6 +522,7 @@ class LambdaCognitoClient(Client):
         # botocore retries a CreateRole whose answer was lost (a timeout, a dropped connection); the
         # retry then finds the role the first attempt made. Adopt it only if it is that role.
         role: Mapping[str, Any] = created["Role"] if created else self._created_role(name, path, tags, resource)
+        self.propagation.created(str(role["Arn"]))
         try:
             for arn in managed_policies:
                 self._attach(name, resource, arn)
@@ -616,7 +673,7 @@ class LambdaCognitoClient(Client):
                         return adopted
                 raise
 
-        answer = self._settling("CreateFunction", resource, create, redact=redact)
+        answer = self._settling("CreateFunction", resource, create, redact=redact, role=role)
         self._wait_ready(name, resource)
         return {"FunctionArn": answer["FunctionArn"], "CodeSha256": answer["CodeSha256"]}
 
@@ -691,6 +748,7 @@ class LambdaCognitoClient(Client):
             resource,
             lambda: self.lambda_.update_function_configuration(**request),
             redact=(environment or {}).values(),
+            role=role,
         )
         self._wait_ready(name, resource)
         return {"FunctionArn": answer["FunctionArn"]}
@@ -709,25 +767,42 @@ class LambdaCognitoClient(Client):
         *,
         redact: Iterable[str] = (),
         missing: Iterable[str] = (),
+        role: str | None = None,
     ) -> T:
         """``fn()``, retried while IAM and Lambda settle, for up to ``propagation_seconds``.
 
         Retried: a role IAM made moments ago that Lambda cannot assume yet, and a function that is
         still Pending or has an update in progress (ResourceConflictException) — the cases
         terraform-provider-aws's retryFunctionOp retries for lambdaPropagationTimeout. Waiting here,
-        inside the client, lets an executor overlap the waits of independent functions.
+        inside the client, lets an executor overlap the waits of independent functions. A write
+        using a role this apply made first waits for what ``RolePropagation`` has learned.
         """
         deadline = self.clock() + self.propagation_seconds
         delay = FIRST_RETRY_DELAY
-        while True:
-            try:
-                return cast(T, self._maybe(call, resource, fn, missing=missing, redact=redact, settling=True))
-            except _Settling as exc:
-                if self.clock() + delay > deadline:
-                    raise exc.error from None
-                log.info("%s: %s not possible yet (%s); retrying in %.1f s", resource, call, exc.reason, delay)
-                self.sleep(delay)
-                delay = min(delay * 2, MAX_SETTLE_RETRY_DELAY)
+        follow = True  # wait for what other functions learned about IAM; not after a refused try
+        try:
+            while True:
+                while follow and (wait := self.propagation.wait_before_trying(role, resource)) > 0:
+                    if self.clock() + wait > deadline + MAX_SETTLE_RETRY_DELAY:
+                        break
+                    with progresslib.waiting(f"{call} waits for its new role to propagate in IAM"):
+                        self.sleep(min(wait, MAX_SETTLE_RETRY_DELAY))
+                try:
+                    answer = cast(T, self._maybe(call, resource, fn, missing=missing, redact=redact, settling=True))
+                except _Settling as exc:
+                    if self.clock() + delay > deadline:
+                        raise exc.error from None
+                    if self.propagation.wait_before_trying(role, resource) == 0.0 and exc.reason != _CONFLICT:
+                        follow = False  # refused though on time (or probing): retry on its own from now
+                    log.info("%s: %s not possible yet (%s); retrying in %.1f s", resource, call, exc.reason, delay)
+                    with progresslib.waiting(f"{call} waits for {_SETTLING_ACTIVITY.get(exc.reason, exc.reason)}"):
+                        self.sleep(delay)
+                    delay = min(delay * 2, MAX_SETTLE_RETRY_DELAY)
+                    continue
+                self.propagation.accepted(role, resource)
+                return answer
+        finally:
+            self.propagation.done(resource)
 
     def _wait_ready(self, name: str, resource: str) -> None:
         """Poll until the function is Active and its last update finished (Lambda's function states)."""
@@ -758,7 +833,8 @@ class LambdaCognitoClient(Client):
                     f"{self.propagation_seconds:.0f} s",
                     hint="Check the function in the Lambda console, then apply again.",
                 )
-            self.sleep(delay)
+            with progresslib.waiting(f"waiting for {name} to become ready (State {state}, update {update})"):
+                self.sleep(delay)
             delay = min(max(delay, 0.01) * 1.5, MAX_RETRY_DELAY)
 
     # -- permissions ----------------------------------------------------------------------
@@ -1037,6 +1113,13 @@ class _Settling(Exception):
         super().__init__(reason)
         self.error = error
         self.reason = reason
+
+
+# What a settling retry waits for, by the error code that refused the call.
+_SETTLING_ACTIVITY = {
+    "InvalidParameterValueException": "its new role to propagate in IAM",
+    _CONFLICT: "the function's last change to finish",
+}
 
 
 def _is_settling(exc: ClientError) -> bool:

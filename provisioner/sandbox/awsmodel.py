@@ -153,12 +153,15 @@ class BehaviourLayer:
         self._lock = threading.RLock()
         # (operation, error code) -> how many requests the layer refused (to show what it reproduced).
         self.refused: collections.Counter[tuple[str, str]] = collections.Counter()
+        # (operation, Lambda function name) -> refusals of requests about that function.
+        self.refused_functions: collections.Counter[tuple[str, str]] = collections.Counter()
 
     # -- control -------------------------------------------------------------------------
     def reset(self) -> None:
         with self._lock:
             self._model = _Model()
             self.refused.clear()
+            self.refused_functions.clear()
 
     def settle(self) -> None:
         """Every role propagated and every function ready now (for test set-up done by hand)."""
@@ -185,6 +188,9 @@ class BehaviourLayer:
         if refusal is not None:
             status, headers, answer = refusal
             self.refused[(operation, dict(headers)["x-amzn-ErrorType"])] += 1
+            if service == "lambda":
+                name = _function_name(path) or str(_json(body).get("FunctionName") or "")
+                self.refused_functions[(operation, name)] += 1
             start_response(status, headers)
             return [answer]
         status, headers, answer = self._forward(environ, start_response)

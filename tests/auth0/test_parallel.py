@@ -70,11 +70,10 @@ def test_many_builds__one_list_page_per_round_not_one_get_per_action(
     real_waiting = progress.waiting
     lock = threading.Lock()
 
-    def record(activity: str | None) -> None:
-        if activity:
-            with lock:
-                activities.append(activity)
-        real_waiting(activity)
+    def record(activity: str) -> Any:
+        with lock:
+            activities.append(activity)
+        return real_waiting(activity)
 
     monkeypatch.setattr(progress, "waiting", record)
     planned = compute_plan(stack, "sandbox", h.factory, h.options())

@@ -9,6 +9,7 @@ converged anyway, the re-plan is empty, and nothing exists twice or went missing
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,8 @@ import pytest
 from provisioner.errors import ApplyError, InputError
 from provisioner.load import load_stack
 from provisioner.package import BuildError, check_lambda_size
-from provisioner.pipeline import validate_stack
+from provisioner.pipeline import apply_plan, validate_stack
+from provisioner.providers.aws import MAX_SETTLE_RETRY_DELAY, RolePropagation
 from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 
 from .world import World, function_arn
@@ -549,4 +551,82 @@ def test_behaviours__switched_off_by_flag_or_environment__moto_answers_as_before
     real.plan_and_apply()
     assert real.calls["lambda:CreateFunction"] == 1 and _CLOCK.clock.slept == []
     assert sum(modelled.layer.refused.values()) == 0
+    assert real.plan().plan.changes == ()
+
+
+def test_role_propagation__one_function_probes__the_others_try_once_their_role_is_as_old() -> None:
+    clock = FakeClock()
+    learned = RolePropagation(clock)
+    for n in range(3):
+        learned.created(f"arn:role/{n}")
+        clock.now += 0.1  # roles made 0.1 s apart
+    # The first function to ask probes; the others look again a second later.
+    assert learned.wait_before_trying("arn:role/0", "fn-0") == 0.0
+    assert learned.wait_before_trying("arn:role/1", "fn-1") == MAX_SETTLE_RETRY_DELAY
+    assert learned.wait_before_trying("arn:role/0", "fn-0") == 0.0  # still the prober
+    # fn-0's write is accepted 8.5 s after its role was made: the others wait until theirs is as old.
+    clock.now = 1_000.0 + 8.5
+    learned.accepted("arn:role/0", "fn-0")
+    assert learned.wait_before_trying("arn:role/1", "fn-1") == pytest.approx(0.1)
+    assert learned.wait_before_trying("arn:role/2", "fn-2") == pytest.approx(0.2)
+    clock.now += 1.0
+    assert learned.wait_before_trying("arn:role/2", "fn-2") == 0.0
+    # A role this apply did not make: nothing to wait for.
+    assert learned.wait_before_trying("arn:role/old", "fn-9") == 0.0
+    assert learned.wait_before_trying(None, "fn-9") == 0.0
+
+
+def test_role_propagation__a_prober_that_fails_hands_over_to_the_next() -> None:
+    clock = FakeClock()
+    learned = RolePropagation(clock)
+    learned.created("arn:role/a")
+    learned.created("arn:role/b")
+    assert learned.wait_before_trying("arn:role/a", "fn-a") == 0.0
+    assert learned.wait_before_trying("arn:role/b", "fn-b") > 0
+    learned.done("fn-a")  # gave up (its deadline, or another error)
+    assert learned.wait_before_trying("arn:role/b", "fn-b") == 0.0
+
+
+class RealClock:
+    """Real time (the fake one cannot serve threads that sleep without calling AWS in between)."""
+
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@pytest.mark.managed_policies
+def test_apply__five_new_roles_in_parallel__one_function_probes_iam_the_others_do_not_hammer_lambda(
+    real: World, modelled: ModelledMotoServer
+) -> None:
+    assert modelled.layer is not None
+    modelled.layer.behaviours = AwsBehaviours().scaled(0.1)  # a role usable after 0.8 s
+    _CLOCK.clock = RealClock()  # type: ignore[assignment]
+    real.sleep, real.clock = time.sleep, time.monotonic
+    pool = real.pool()
+    functions = "\n".join(
+        f"""        gate{n}:
+          template: cognito/post-authentication/log-sign-in.mjs.j2
+          runtime: nodejs22.x
+          trigger: {trigger}"""
+        for n, trigger in enumerate(
+            ["PreSignUp", "PostAuthentication", "PostConfirmation", "PreAuthentication", "CustomMessage"]
+        )
+    )
+    real.write_stack(
+        CREATED_ROLE.format(pool=pool).split("    cognito:\n      functions:")[0]
+        + "    cognito:\n      functions:\n"
+        + functions
+        + "\n"
+    )
+    planned = real.plan()
+    apply_plan(planned, None, real.options(parallelism=10))
+    assert modelled.layer is not None
+    refusals = {name: n for (op, name), n in modelled.layer.refused_functions.items() if op == "CreateFunction"}
+    # One function (the prober) is refused until its role is usable; the others wait for what it
+    # learns and are accepted at their first try.
+    assert len(refusals) == 1, refusals
+    assert real.function_names() == {f"real-dev-gate{n}" for n in range(5)}
     assert real.plan().plan.changes == ()

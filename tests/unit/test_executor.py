@@ -12,7 +12,7 @@ import pytest
 
 from provisioner import progress
 from provisioner.errors import ApplyError, HookctlError
-from provisioner.execute import Executor
+from provisioner.execute import Executor, Gate
 from provisioner.plan import Operation, Plan, Ref
 from provisioner.providers.base import Client
 from provisioner.state import State
@@ -137,6 +137,76 @@ def test_executor__waiting_operation_does_not_hold_up_independent_ones() -> None
     assert result["done"] == [f"Do {op.id}" for op in ops]  # reported in plan order
 
 
+class WaitingClient(GraphClient):
+    """``wait_outside`` waits in ``progress.waiting`` (as a build or IAM propagation would) until released."""
+
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset({"step", "wait_outside"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.in_flight_after_wait = -1
+
+    def wait_outside(self, name: str) -> dict[str, Any]:
+        self._enter(name)
+        with progress.waiting(f"waiting for {name}"):
+            with self.lock:
+                self.running -= 1  # waiting is not work: the place is given up
+            assert self.release.wait(10), f"{name} was never released"
+            with self.lock:
+                self.running += 1
+        with self.lock:
+            self.in_flight_after_wait = self.running
+        self._leave(name)
+        return {"id": f"id-{name}"}
+
+
+def test_executor__an_operation_that_waits_gives_its_place_to_the_next() -> None:
+    """At --parallelism 1, five operations run and finish while the first one waits."""
+    client = WaitingClient()
+    ops = [
+        Operation("slow", "p", "wait_outside", {"name": "slow"}, "Do slow", "p.slow"),
+        *(_op(f"free{i}") for i in range(5)),
+    ]
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: result.update(done=_run(ops, 1, client)[1]))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with client.lock:
+            if sum(1 for kind, name in client.events if kind == "end" and name.startswith("free")) == 5:
+                break
+        time.sleep(0.01)
+    with client.lock:
+        ended = {name for kind, name in client.events if kind == "end"}
+    client.release.set()
+    thread.join(10)
+    assert {f"free{i}" for i in range(5)} <= ended and "slow" not in ended
+    assert client.peak == 1  # never more than one operation at work
+    assert client.in_flight_after_wait == 1  # it took a place back before going on
+    assert result["done"] == [f"Do {op.id}" for op in ops]
+
+
+def test_gate__a_waiting_operation_resuming_goes_before_new_starts() -> None:
+    gate = Gate(1)
+    assert gate.enter()  # A starts
+    assert not gate.enter()  # full
+    gate.leave()  # A waits, giving its place up
+    assert gate.enter()  # B starts meanwhile
+    resumed = threading.Event()
+    thread = threading.Thread(target=lambda: (gate.resume(), resumed.set()))
+    thread.start()  # A's wait is over: it wants its place back
+    deadline = time.monotonic() + 10
+    while not gate.resuming and time.monotonic() < deadline:
+        time.sleep(0.001)
+    gate.leave()  # B ends
+    assert resumed.wait(10)
+    assert not gate.enter()  # A has the place: nothing new starts before it ends
+    gate.leave()
+    assert gate.enter()
+    thread.join(10)
+
+
 def test_executor__parallelism_1_and_10__identical_state_and_report() -> None:
     ops = _graph()
     runs = [_run(ops, n, GraphClient(random.Random(seed))) for n, seed in ((1, 1), (10, 2), (10, 3))]
@@ -209,11 +279,11 @@ def test_line_reporter__start_done_and_a_heartbeat_every_10_s_saying_what_is_awa
     reporter = progress.LineReporter(lines.append, clock=clock)
     slot = reporter.start(3, 13, "Deploy action slack-new-user")
     progress.bind(slot)
-    progress.waiting("building slack-new-user")
+    with progress.waiting("building slack-new-user"):
+        for now in (105.0, 110.5, 115.0, 120.2):
+            clock.now = now
+            reporter.tick()
     progress.bind(None)
-    for now in (105.0, 110.5, 115.0, 120.2):
-        clock.now = now
-        reporter.tick()
     reporter.finish(slot)
     assert lines == [
         "[3/13] Deploy action slack-new-user …",
@@ -224,7 +294,8 @@ def test_line_reporter__start_done_and_a_heartbeat_every_10_s_saying_what_is_awa
 
 
 def test_waiting__outside_an_operation__does_nothing() -> None:
-    progress.waiting("building nothing")  # no slot bound: no error, nothing to show
+    with progress.waiting("building nothing"):  # no slot bound: no error, nothing to show
+        pass
 
 
 def test_live_reporter__one_live_line_per_running_operation_with_elapsed_time() -> None:
