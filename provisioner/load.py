@@ -67,7 +67,7 @@ SECRET_SOURCES = ("env", "file", "secretsmanager", "ssm")
 # ${NAME} in target fields reads only names the stack files cannot widen: a fixed prefix, the
 # variable the sandbox exports, and a list kept outside the repository (the CI job's environment).
 SUBST_PREFIX = "HOOKCTL_VAR_"
-SUBST_FIXED = frozenset({"HOOKCTL_SANDBOX_POOL_ID"})
+SUBST_FIXED = frozenset({"HOOKCTL_SANDBOX_POOL_ID", "HOOKCTL_SANDBOX_POOL_ID_2", "HOOKCTL_SANDBOX_POOL_ID_3"})
 SUBST_ALLOW_ENV = "HOOKCTL_ALLOW_VARS"
 
 TOP_KEYS = ("stack", "description", "prune", "template_path", "vars", "environments", "auth0", "cognito")

@@ -3,7 +3,9 @@
 ``Sandbox.start()`` brings up the project's Auth0 Management API emulator
 (HTTPS with a throwaway CA) and moto's server, seeds a Cognito user pool that
 has settings of its own (password policy, auto-verified email, a tag, a
-custom attribute) and returns the environment a shell or the pipeline needs.
+custom attribute) and two more plain pools (for stacks that send one trigger
+to different functions in different pools), and returns the environment a
+shell or the pipeline needs.
 With a ``state_dir`` the tenant and the pool are saved on ``stop()`` and
 restored on the next ``start()``, so a stopped sandbox comes back as it was.
 """
@@ -43,6 +45,8 @@ def sandbox_auth0_config() -> EmulatorConfig:
 
 
 POOL_NAME = "hookctl-sandbox"
+# The variables the sandbox exports its pools' ids in (moto makes the ids up), in seeding order.
+POOL_VARIABLES = ("HOOKCTL_SANDBOX_POOL_ID", "HOOKCTL_SANDBOX_POOL_ID_2", "HOOKCTL_SANDBOX_POOL_ID_3")
 # moto keeps everything in per-service backends; these are the ones hookctl touches.
 MOTO_SERVICES = ("cognitoidp", "awslambda", "iam", "secretsmanager", "ssm", "s3", "sts", "kms")
 
@@ -56,6 +60,7 @@ class Sandbox:
     aws_behaviours: AwsBehaviours = field(default_factory=AwsBehaviours.from_environment)
     auth0: Auth0Emulator | None = None
     pool_id: str = ""
+    more_pool_ids: tuple[str, ...] = ()
     _moto: Any = None
     _endpoint: str = ""
 
@@ -83,6 +88,11 @@ class Sandbox:
                 urllib.request.Request(f"{self._endpoint}/moto-api/reset", method="POST"), timeout=120
             )
             self.pool_id = self._seed_pool()
+            idp = self.boto3_client("cognito-idp")
+            self.more_pool_ids = tuple(
+                str(idp.create_user_pool(PoolName=f"{POOL_NAME}-{n}")["UserPool"]["Id"])
+                for n in range(2, len(POOL_VARIABLES) + 1)
+            )
         return self
 
     def stop(self) -> None:
@@ -125,7 +135,7 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": "sandbox",
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "HOOKCTL_SANDBOX_POOL_ID": self.pool_id,
+            **dict(zip(POOL_VARIABLES, (self.pool_id, *self.more_pool_ids), strict=False)),
         }
 
     def boto3_client(self, service: Any) -> Any:
@@ -160,7 +170,9 @@ class Sandbox:
             tmp.unlink(missing_ok=True)
             (self.state_dir / "aws.error").write_text(f"could not save the AWS side: {type(exc).__name__}: {exc}\n")
             return
-        (self.state_dir / "sandbox.json").write_text(json.dumps({"pool_id": self.pool_id, "region": self.region}))
+        (self.state_dir / "sandbox.json").write_text(
+            json.dumps({"pool_id": self.pool_id, "more_pool_ids": list(self.more_pool_ids), "region": self.region})
+        )
 
     def _restore_aws(self) -> bool:
         if self.state_dir is None:
@@ -178,7 +190,9 @@ class Sandbox:
             live = backends.get_backend(name)
             live.clear()
             live.update(backend)
-        self.pool_id = str(json.loads(meta.read_text())["pool_id"])
+        saved = json.loads(meta.read_text())
+        self.pool_id = str(saved["pool_id"])
+        self.more_pool_ids = tuple(str(p) for p in saved.get("more_pool_ids", ()))
         return True
 
 

@@ -265,7 +265,7 @@ def test_invoke__generated_event_and_trigger_source(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["result"]["response"]["autoConfirmUser"] is True
-    assert document["result"]["userPoolId"] == "eu-west-1_SbxIntern1"
+    assert document["result"]["userPoolId"] == "us-east-1_SbxIntern1"
 
 
 def test_invoke__secret_test_value_reaches_event_secrets(tmp_path: Path) -> None:
