@@ -22,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provisioner.pipeline import Options, apply_plan, compute_plan
-from provisioner.providers.auth0 import Auth0Client, Auth0Provider
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
-from provisioner.secrets import SecretResolver
+from provisioner.engine.pipeline import Options, apply_plan, compute_plan
+from provisioner.engine.secrets import SecretResolver
+from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
 TRIGGERS = [
     "post-login",

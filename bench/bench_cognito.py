@@ -34,15 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3
 
-from provisioner.load import load_stack
-from provisioner.model import Stack
-from provisioner.pipeline import Options, apply_plan, compute_plan, package_all
-from provisioner.providers.aws import CognitoProvider
+from provisioner.engine.load import load_stack
+from provisioner.engine.model import Stack
+from provisioner.engine.pipeline import Options, apply_plan, compute_plan, package_all
+from provisioner.engine.render import render_all
+from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.base import Provider
-from provisioner.render import render_all
+from provisioner.providers.cognito.client import CognitoProvider
 from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 from provisioner.sandbox.run import quiet_moto_logs
-from provisioner.secrets import SecretResolver
 
 REGION = "eu-west-1"
 # LambdaConfig keys that take a plain ARN (PreTokenGeneration defaults to V1_0);

@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import boto3
 
-from provisioner.model import Stack
-from provisioner.pipeline import Options, apply_plan, compute_plan
-from provisioner.providers.aws import CognitoProvider
+from provisioner.engine.model import Stack
+from provisioner.engine.pipeline import Options, apply_plan, compute_plan
+from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.base import Provider
+from provisioner.providers.cognito.client import CognitoProvider
 from provisioner.sandbox.awsmodel import AwsBehaviours, ModelledMotoServer
 from provisioner.sandbox.run import quiet_moto_logs
-from provisioner.secrets import SecretResolver
 
 REGION = "eu-west-1"
 LATENCY = 0.05

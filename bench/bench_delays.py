@@ -33,7 +33,7 @@ def _sdk_429_retry(runs: int) -> list[str]:
     import httpx
     from auth0.management import ManagementClient
 
-    from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
+    from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
     waits: list[float] = []
     real_time = sdk_http.time
@@ -85,7 +85,7 @@ def _sdk_429_retry(runs: int) -> list[str]:
 def _emulator_latency(runs: int) -> list[str]:
     from auth0.management import ManagementClient
 
-    from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
+    from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
     emulator = Auth0Emulator(EmulatorConfig(latency_seconds=0.05)).start()
     try:
@@ -110,7 +110,7 @@ def _emulator_latency(runs: int) -> list[str]:
 def _local_run(runs: int) -> list[str]:
     if shutil.which("node") is None:
         return ["| local run of a 120 ms handler | — | — | node is not on PATH |"]
-    from provisioner import localrun
+    from provisioner.local import run as localrun
     from tests.localrun.conftest import action_invocation
 
     source = "exports.onExecutePreUserRegistration = async () => { await new Promise(r => setTimeout(r, 120)); };"

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..model import Stack
+    from ..engine.model import Stack
     from .base import Provider
 
 
@@ -25,11 +25,11 @@ def providers_for(stack: Stack) -> list[Provider]:
     # A pruning stack (and destroy, which plans an empty pruning stack) still reads a target
     # it declares, so what it owns there can be removed.
     if stack.actions or (stack.prune and stack.environment.auth0 is not None):
-        from .auth0 import Auth0Provider
+        from .auth0.client import Auth0Provider
 
         providers.append(Auth0Provider.from_environment(stack))
     if stack.functions or (stack.prune and stack.environment.cognito is not None):
-        from .aws import CognitoProvider
+        from .cognito.client import CognitoProvider
 
         providers.append(CognitoProvider.from_environment(stack))
     return providers

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..diff import Resource
-from ..errors import HookctlError
-from ..model import Stack
-from ..plan import Operation, ResourceChange, SecretValue
+from ..engine.diff import Resource
+from ..engine.errors import HookctlError
+from ..engine.model import Stack
+from ..engine.plan import Operation, ResourceChange, SecretValue
 
 HTTP_TIMEOUT_ENV = "HOOKCTL_HTTP_TIMEOUT"
 

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..diff import Resource
-from ..model import Action, Function
-from ..plan import CREATE, DELETE, REPLACE, UPDATE, Operation, ResourceChange, SecretValue
+from ..engine.diff import Resource
+from ..engine.model import Action, Function
+from ..engine.plan import CREATE, DELETE, REPLACE, UPDATE, Operation, ResourceChange, SecretValue
 from .base import Client, Context, Live, Provider
 
 
@@ -180,6 +180,6 @@ class FakeProvider(Provider):
 
 
 def _ref(op: str, *path: str) -> Any:
-    from ..plan import Ref
+    from ..engine.plan import Ref
 
     return Ref(op, tuple(path))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .auth0 import Auth0Emulator, EmulatorConfig
+from .auth0.server import Auth0Emulator, EmulatorConfig
 from .awsmodel import SETTLE_PATH, AwsBehaviours, ModelledMotoServer
 
 REGION = "us-east-1"

@@ -22,14 +22,20 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from provisioner.adopt import Auth0Snapshot, CognitoSnapshot, Selection, read_auth0, read_cognito
-from provisioner.model import Stack
-from provisioner.pipeline import Options, Planned, compute_plan
-from provisioner.providers.auth0 import Auth0Client, Auth0Provider
-from provisioner.providers.aws import CognitoProvider, LambdaCognitoClient
+from provisioner.adopt.importing import (
+    Auth0Snapshot,
+    CognitoSnapshot,
+    Selection,
+    read_auth0,
+    read_cognito,
+)
+from provisioner.engine.model import Stack
+from provisioner.engine.pipeline import Options, Planned, compute_plan
+from provisioner.engine.secrets import SecretResolver
+from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
 from provisioner.providers.base import Provider
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
-from provisioner.secrets import SecretResolver
+from provisioner.providers.cognito.client import CognitoProvider, LambdaCognitoClient
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.adopt import (
+from provisioner.adopt.importing import (
     Adoption,
     NotAdoptable,
     NotImportable,
@@ -17,9 +17,9 @@ from provisioner.adopt import (
     missing_env,
     write_import,
 )
-from provisioner.errors import OwnershipError
-from provisioner.load import load_stack
-from provisioner.providers.auth0 import marker, owned_names
+from provisioner.engine.errors import OwnershipError
+from provisioner.engine.load import load_stack
+from provisioner.providers.auth0.client import marker, owned_names
 
 from .conftest import Live
 
@@ -134,7 +134,7 @@ def test_adopt__twice__second_has_nothing_to_do(tenant: Live) -> None:
 
 
 def test_adopt__declined__writes_nothing(tenant: Live) -> None:
-    from provisioner.errors import AbortedError
+    from provisioner.engine.errors import AbortedError
 
     _seed(tenant)
     _import(tenant, "app-risk")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from provisioner import cli as cli_module
+from provisioner.cli import main as cli_module
 
 from ..cli.helpers import Result, run
 from .conftest import REGION, Live, function_arn
@@ -20,8 +20,8 @@ API_TOKEN = "tok_5a4b3c2d1e0f9a8b7c6d5e4f"
 _REGISTERED = "import" in cli_module.cli.commands
 _ENTRY = (
     "import sys\n"
-    "from provisioner.cli import cli, main\n"
-    "from provisioner.cli_import import adopt_command, import_command\n"
+    "from provisioner.cli.main import cli, main\n"
+    "from provisioner.cli.adopt import adopt_command, import_command\n"
     "cli.add_command(import_command)\n"
     "cli.add_command(adopt_command)\n"
     "main(sys.argv[1:])\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.adopt import (
+from provisioner.adopt.importing import (
     Adoption,
     NotAdoptable,
     NotImportable,
@@ -16,8 +16,8 @@ from provisioner.adopt import (
     import_live,
     write_import,
 )
-from provisioner.load import load_stack
-from provisioner.providers.cognito_plan import TAG_MANAGED
+from provisioner.engine.load import load_stack
+from provisioner.providers.cognito.plan import TAG_MANAGED
 
 from .conftest import Live, function_arn
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from provisioner.errors import InputError
-from provisioner.load import load_stack
-from provisioner.providers.aws import region_from_environment
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
+from provisioner.providers.cognito.client import region_from_environment
 
 from ..cli.helpers import run
 from .conftest import REGION, Live, function_arn

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioner.adopt import (
+from provisioner.adopt.importing import (
     NotImportable,
     Selection,
     _Refused,
@@ -21,10 +21,10 @@ from provisioner.adopt import (
     parse_pools,
     template_text,
 )
-from provisioner.errors import HookctlError
-from provisioner.load import load_stack
-from provisioner.plan import CREATE, UPDATE, FieldChange, Plan, ResourceChange
-from provisioner.providers.auth0 import SECRET_UNKNOWN, LiveAction, TriggerInfo, marker
+from provisioner.engine.errors import HookctlError
+from provisioner.engine.load import load_stack
+from provisioner.engine.plan import CREATE, UPDATE, FieldChange, Plan, ResourceChange
+from provisioner.providers.auth0.client import SECRET_UNKNOWN, LiveAction, TriggerInfo, marker
 
 ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
@@ -137,7 +137,7 @@ def _action(name: str, code: str = "exports.x = 1;\n", **changes: object) -> Liv
 
 
 def _snapshot(*actions: LiveAction) -> object:
-    from provisioner.adopt import Auth0Snapshot
+    from provisioner.adopt.importing import Auth0Snapshot
 
     return Auth0Snapshot(
         "tenant.example", {"post-login": TriggerInfo("post-login", "v3", "trigger-bound")}, tuple(actions), {}
@@ -177,7 +177,12 @@ def test_written_stack__loads_with_environment_values_as_strings(tmp_path: objec
     """A value YAML would read as a number or boolean stays a string."""
     from pathlib import Path
 
-    from provisioner.adopt import Imported, ImportedFunction, ImportedTrigger, write_import
+    from provisioner.adopt.importing import (
+        Imported,
+        ImportedFunction,
+        ImportedTrigger,
+        write_import,
+    )
 
     fn = ImportedFunction(
         "f",
@@ -240,7 +245,7 @@ def test_check_adoption__anything_else__refused_with_reasons() -> None:
 
 
 def _stack() -> object:
-    from provisioner.model import Environment, Origin, Stack
+    from provisioner.engine.model import Environment, Origin, Stack
 
     origin = Origin("s.yaml", 1, "")
     return Stack("s", "s.yaml", Environment("prod", None, None, {}, origin), ("prod",), {}, (), (), (), False)

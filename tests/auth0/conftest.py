@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from provisioner.pipeline import Options, Planned, apply_plan, compute_plan
-from provisioner.providers.auth0 import Auth0Client, Auth0Provider
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
-from provisioner.secrets import SecretResolver
+from provisioner.engine.pipeline import Options, Planned, apply_plan, compute_plan
+from provisioner.engine.secrets import SecretResolver
+from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 from tests.conftest import REPO
 
 SLACK_URL = "https://hooks.slack.test/services/T0/B0/very-secret-3c1f"

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from provisioner.errors import ApplyError
-from provisioner.load import load_stack
-from provisioner.plan import DELETE, UPDATE
-from provisioner.providers.auth0 import marker, merge_bindings
-from provisioner.render import Renderer
-from provisioner.sandbox.auth0 import FaultRule
+from provisioner.engine.errors import ApplyError
+from provisioner.engine.load import load_stack
+from provisioner.engine.plan import DELETE, UPDATE
+from provisioner.engine.render import Renderer
+from provisioner.providers.auth0.client import marker, merge_bindings
+from provisioner.sandbox.auth0.server import FaultRule
 
 from .conftest import SLACK_URL, Harness
 
@@ -230,8 +230,8 @@ def test_merge_bindings__unmanaged_keep_their_slots() -> None:
 def test_rollback__redeploys_previous_version_as_draft_too_and_plan_shows_an_update_with_code_diff(
     h: Harness,
 ) -> None:
-    from provisioner import output
-    from provisioner.providers.auth0 import prepare_rollback, rollback_action
+    from provisioner.engine import output
+    from provisioner.providers.auth0.client import prepare_rollback, rollback_action
 
     h.apply()
     first_code = h.action("deny-tls-fingerprints").code
@@ -258,8 +258,8 @@ def test_rollback__redeploys_previous_version_as_draft_too_and_plan_shows_an_upd
 
 
 def test_rollback__action_the_stack_does_not_own__refused(h: Harness) -> None:
-    from provisioner.errors import HookctlError
-    from provisioner.providers.auth0 import prepare_rollback
+    from provisioner.engine.errors import HookctlError
+    from provisioner.providers.auth0.client import prepare_rollback
 
     theirs = h.emu.tenant.seed_action("someone-elses", "post-user-registration", "exports.x = 1;\n")
     h.emu.tenant.edit_action(theirs.id, code="exports.x = 2;\n")
@@ -279,7 +279,7 @@ def test_destroy__removes_owned_actions_keeps_unmanaged_bindings(h: Harness) -> 
     h.apply()
     planned = h.plan(destroy=True)
     assert {c.address for c in planned.plan.changes if c.kind == DELETE} == {f"auth0.action.{n}" for n in ACTIONS}
-    from provisioner.pipeline import apply_plan
+    from provisioner.engine.pipeline import apply_plan
 
     apply_plan(planned, None, h.options(destroy=True))
     assert sorted(a.name for a in h.emu.tenant.actions.values()) == ["someone-elses"]
@@ -290,7 +290,7 @@ def test_destroy__removes_owned_actions_keeps_unmanaged_bindings(h: Harness) -> 
 def test_read__several_pages__one_request_each_and_no_extra_empty_page(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import provisioner.providers.auth0 as auth0_module
+    import provisioner.providers.auth0.client as auth0_module
 
     monkeypatch.setattr(auth0_module, "PER_PAGE", 10)
     for i in range(32):

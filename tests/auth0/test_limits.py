@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.errors import LimitError
+from provisioner.engine.errors import LimitError
 
 from .conftest import Harness
 

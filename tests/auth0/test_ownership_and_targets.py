@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner import output
-from provisioner.errors import HookctlError, OwnershipError
-from provisioner.pipeline import apply_plan
-from provisioner.plan import DELETE
-from provisioner.providers.auth0 import marker
+from provisioner.engine import output
+from provisioner.engine.errors import HookctlError, OwnershipError
+from provisioner.engine.pipeline import apply_plan
+from provisioner.engine.plan import DELETE
+from provisioner.providers.auth0.client import marker
 
 from .conftest import Harness
 

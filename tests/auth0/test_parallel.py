@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from provisioner import progress
-from provisioner.errors import ApplyError
-from provisioner.pipeline import apply_plan, compute_plan
-from provisioner.providers.auth0 import Pacer
+from provisioner.engine import progress
+from provisioner.engine.errors import ApplyError
+from provisioner.engine.pipeline import apply_plan, compute_plan
+from provisioner.providers.auth0.client import Pacer
 
 from .conftest import Harness
 
@@ -268,7 +268,7 @@ def test_pacer__reset_header_when_no_retry_after() -> None:
 def test_cli_apply_without_plan_file__reads_the_tenant_once(
     make_harness: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from provisioner import cli
+    from provisioner.cli import main as cli
 
     h = make_harness(syntax_check="off")
     stack = write_stack(h.root, 6)

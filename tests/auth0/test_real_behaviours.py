@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import InputError
-from provisioner.load import load_stack
-from provisioner.providers.auth0 import version_key
-from provisioner.sandbox.auth0 import DEFAULT_TRIGGERS, Auth0Emulator, EmulatorConfig, TriggerSpec
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
+from provisioner.providers.auth0.client import version_key
+from provisioner.sandbox.auth0.server import (
+    DEFAULT_TRIGGERS,
+    Auth0Emulator,
+    EmulatorConfig,
+    TriggerSpec,
+)
 
 from .conftest import Harness
 
@@ -62,7 +67,7 @@ def test_load__entity_bound_trigger__refused_at_validate_naming_line_and_field(
 
 
 def test_readme__lists_the_triggers_hookctl_accepts_and_names_the_refused_one() -> None:
-    from provisioner import catalog
+    from provisioner.engine import catalog
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text()
@@ -144,7 +149,7 @@ def test_new_trigger_id__replaces_and_the_plan_says_how_long_no_trigger_runs_it(
     assert change.kind == "replace"
     assert "moving from trigger post-user-registration to post-login needs a new action" in change.reason
     assert "no trigger runs it for the length of a build" in change.reason
-    from provisioner import output
+    from provisioner.engine import output
 
     assert "no trigger runs it for the length of a build" in output.text(planned.plan)
 
@@ -219,8 +224,8 @@ def _needs_missing_package(h: Harness, version: str | None = "17.7.1") -> None:
 
 
 def test_failed_build__reported_then_not_redeployed_until_the_stack_changes(h: Harness) -> None:
-    from provisioner import output
-    from provisioner.errors import ApplyError
+    from provisioner.engine import output
+    from provisioner.engine.errors import ApplyError
 
     _needs_missing_package(h)
     with pytest.raises(ApplyError) as caught:
@@ -290,7 +295,7 @@ def test_build_errors__read_from_a_failed_version_through_the_api(h: Harness) ->
     from auth0.management import ManagementClient
     from auth0.management.types import ActionTrigger
 
-    from provisioner.providers.auth0 import build_failure
+    from provisioner.providers.auth0.client import build_failure
 
     mgmt = ManagementClient(domain=h.emu.domain, token=h.emu.issue_token())
     created = mgmt.actions.create(
@@ -326,7 +331,7 @@ def test_tenant_listing_v9_and_v10__actions_target_v10_and_converge(make_harness
 
 
 def test_emulator_command__switches_for_these_behaviours(tmp_path: Path) -> None:
-    """`python -m provisioner.sandbox.auth0` can promote a trigger version and keep secret stamps."""
+    """`python -m provisioner.sandbox.auth0.server` can promote a trigger version and keep secret stamps."""
     import json
     import os
     import signal

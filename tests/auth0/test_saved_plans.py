@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import StaleError
-from provisioner.pipeline import apply_plan
-from provisioner.plan import Plan, plan_from_json, plan_to_json
+from provisioner.engine.errors import StaleError
+from provisioner.engine.pipeline import apply_plan
+from provisioner.engine.plan import Plan, plan_from_json, plan_to_json
 
 from .conftest import SLACK_URL, Harness
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from provisioner import output
-from provisioner.plan import NOOP, UPDATE
+from provisioner.engine import output
+from provisioner.engine.plan import NOOP, UPDATE
 
 from .conftest import SLACK_URL, Harness
 
@@ -50,7 +50,7 @@ def test_plan__fresh_runner_and_send__secret_sent_again_and_recorded(h: Harness)
         "~ secrets.SLACK_WEBHOOK_URL = (sensitive) (unknown: not recorded in state) -> the stack's value, sent again"
         in output.text(planned.plan)
     )
-    from provisioner.pipeline import apply_plan
+    from provisioner.engine.pipeline import apply_plan
 
     apply_plan(planned, None, h.options())
     assert len(h.action("slack-new-user").versions) == versions + 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import botocore.session
 
-from provisioner import catalog
-from provisioner.providers.cognito_plan import (
+from provisioner.engine import catalog
+from provisioner.providers.cognito.plan import (
     STRUCTURED_TRIGGERS,
     Names,
     live_function_doc,

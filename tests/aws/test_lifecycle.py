@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 
-from provisioner.errors import HookctlError
-from provisioner.load import load_stack
-from provisioner.plan import CREATE, DELETE, UPDATE
-from provisioner.providers.aws import CognitoProvider
+from provisioner.engine.errors import HookctlError
+from provisioner.engine.load import load_stack
+from provisioner.engine.plan import CREATE, DELETE, UPDATE
+from provisioner.providers.cognito.client import CognitoProvider
 
 from .world import World, function_arn
 

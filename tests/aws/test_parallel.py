@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.pipeline import Planned, apply_plan
+from provisioner.engine.pipeline import Planned, apply_plan
 
 from .world import World
 

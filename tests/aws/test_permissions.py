@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import HookctlError
+from provisioner.engine.errors import HookctlError
 
 from .world import ACCOUNT, REGION, World
 

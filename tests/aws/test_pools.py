@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from provisioner import output
-from provisioner.errors import ApplyError, OwnershipError, ProviderError, StaleError
-from provisioner.plan import CREATE, DELETE
+from provisioner.engine import output
+from provisioner.engine.errors import ApplyError, OwnershipError, ProviderError, StaleError
+from provisioner.engine.plan import CREATE, DELETE
 
 from .world import World, function_arn
 

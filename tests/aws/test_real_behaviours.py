@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import ApplyError, InputError
-from provisioner.load import load_stack
-from provisioner.package import BuildError, check_lambda_size
-from provisioner.pipeline import apply_plan, validate_stack
-from provisioner.providers.aws import MAX_SETTLE_RETRY_DELAY, RolePropagation
+from provisioner.engine.errors import ApplyError, InputError
+from provisioner.engine.load import load_stack
+from provisioner.engine.package import BuildError, check_lambda_size
+from provisioner.engine.pipeline import apply_plan, validate_stack
+from provisioner.providers.cognito.client import MAX_SETTLE_RETRY_DELAY, RolePropagation
 from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 
 from .world import World, function_arn

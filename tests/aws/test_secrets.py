@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.output import text
+from provisioner.engine.output import text
 
 from .world import World, plan_json
 

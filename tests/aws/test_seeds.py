@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.plan import CREATE
+from provisioner.engine.plan import CREATE
 
 from .world import ACCOUNT, World, function_arn
 

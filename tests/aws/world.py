@@ -13,11 +13,11 @@ import boto3
 import botocore.loaders
 import botocore.session
 
-from provisioner.model import Stack
-from provisioner.pipeline import Options, Planned, apply_plan, compute_plan
-from provisioner.plan import plan_to_json
-from provisioner.providers.aws import CognitoProvider
+from provisioner.engine.model import Stack
+from provisioner.engine.pipeline import Options, Planned, apply_plan, compute_plan
+from provisioner.engine.plan import plan_to_json
 from provisioner.providers.base import Provider
+from provisioner.providers.cognito.client import CognitoProvider
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from provisioner import load
-from provisioner.errors import InputError
+from provisioner.engine import load
+from provisioner.engine.errors import InputError
 
 EXAMPLES = 2000 if os.environ.get("HOOKCTL_LONG") == "1" else 200
 SETTINGS = settings(

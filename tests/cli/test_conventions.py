@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
-from provisioner.cli import cli, colour_wanted, hoist_global_options
-from provisioner.plan import FieldChange, Plan, ResourceChange, plan_to_json
+from provisioner.cli.main import cli, colour_wanted, hoist_global_options
+from provisioner.engine.plan import FieldChange, Plan, ResourceChange, plan_to_json
 
 from .helpers import Result, run
 

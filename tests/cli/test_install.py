@@ -65,7 +65,7 @@ def test_wheel_install__hookctl_validates_and_renders_every_stack(tmp_path: Path
         [
             str(bin_dir / "python"),
             "-c",
-            "import provisioner, provisioner.render as r; "
+            "import provisioner, provisioner.engine.render as r; "
             "print(provisioner.__file__); print(r.shipped_templates_dir())",
         ],
         cwd=tmp_path / "work",

@@ -9,7 +9,7 @@ level and the same JSON value types. Values themselves (ids, timestamps, build s
 on how long a build takes) are the emulator's own.
 
 The second half checks coverage: every Management API call hookctl's Auth0 client makes (each
-``self.sdk....`` in provisioner/providers/auth0.py) maps to an endpoint, and every such endpoint is
+``self.sdk....`` in provisioner/providers/auth0/client.py) maps to an endpoint, and every such endpoint is
 exercised by at least one replayed interaction.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig, Tenant
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig, Tenant
 from tests.conftest import REPO
 
 RECORDINGS = Path(__file__).parent / "recordings"
@@ -189,7 +189,7 @@ def test_excerpts__each_names_its_source_and_holds_no_secret() -> None:
 
 
 def test_every_sdk_call_hookctl_makes__has_a_known_endpoint() -> None:
-    source = (REPO / "provisioner" / "providers" / "auth0.py").read_text()
+    source = (REPO / "provisioner" / "providers" / "auth0" / "client.py").read_text()
     calls = set(re.findall(r"self\.sdk\.([a-z_.]+[a-z_])", source))
     assert calls, "found no SDK calls: the pattern no longer matches the client"
     assert calls <= set(SDK_ENDPOINTS), f"SDK calls with no contract endpoint: {sorted(calls - set(SDK_ENDPOINTS))}"

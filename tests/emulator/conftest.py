@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from auth0.management import ManagementClient
 
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
 MakeEmulator = Callable[..., Auth0Emulator]
 

@@ -34,8 +34,8 @@ from auth0.management.errors import (
     UnauthorizedError,
 )
 
-from provisioner.sandbox import auth0 as emulator_module
-from provisioner.sandbox.auth0 import Auth0Emulator, FaultRule, SyntaxChecker
+from provisioner.sandbox.auth0 import server as emulator_module
+from provisioner.sandbox.auth0.server import Auth0Emulator, FaultRule, SyntaxChecker
 
 NO_RETRY: Any = {"max_retries": 0}
 LOGIN_V3 = [ActionTrigger(id="post-login", version="v3")]

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from provisioner import events, localrun
+from provisioner.engine import events
+from provisioner.local import run as localrun
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import events, localrun
+from provisioner.engine import events
+from provisioner.local import run as localrun
 
 from .conftest import action_invocation, needs_node
 
@@ -269,7 +270,7 @@ def test_time_limit__busy_loop__killed_by_hookctl(runner: localrun.Runner) -> No
 
 
 def test_time_limit__default__is_auth0s_20_seconds(small_stack: Path) -> None:
-    from provisioner.load import load_stack
+    from provisioner.engine.load import load_stack
 
     stack = load_stack(str(small_stack), "dev")
     invocation = localrun.prepare(stack, localrun.find_entry(stack, "gate"))

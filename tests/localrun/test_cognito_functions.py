@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import localrun
-from provisioner.errors import InputError
-from provisioner.load import load_stack
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
+from provisioner.local import run as localrun
 
 from .conftest import function_invocation, needs_node
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from provisioner import localrun
+from provisioner.local import run as localrun
 
 from .conftest import action_invocation, needs_node
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner import catalog, events
+from provisioner.engine import catalog, events
 
 # The documented shape of each trigger's event (Cognito developer guide, one page per
 # trigger): request fields that are always sent, and the response fields.

@@ -18,7 +18,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from provisioner import cli_local, testcases
+from provisioner.cli import local as cli_local
+from provisioner.local import cases as testcases
 
 from ..cli.helpers import hookctl_path, run
 from .conftest import needs_node
@@ -71,7 +72,7 @@ def test_shipped_stack__every_environment__all_cases_pass(name: str, tmp_path: P
 
 
 def test_shipped_stacks__cover_every_seed_example() -> None:
-    from provisioner.load import load_stack
+    from provisioner.engine.load import load_stack
 
     names: dict[str, set[str]] = {}
     for stack in SHIPPED:

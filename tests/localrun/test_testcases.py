@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from provisioner import localrun, testcases
-from provisioner.errors import InputError
-from provisioner.load import load_stack
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
+from provisioner.local import cases as testcases
+from provisioner.local import run as localrun
 
 from .conftest import needs_node
 

@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import HookctlError
-from provisioner.model import Action, Function, Origin
-from provisioner.package import (
+from provisioner.engine.errors import HookctlError
+from provisioner.engine.model import Action, Function, Origin
+from provisioner.engine.package import (
     FORMAT_VERSION,
     Auth0Artifact,
     BuildError,
@@ -46,7 +46,7 @@ from provisioner.package import (
     package_action,
     package_function,
 )
-from provisioner.render import Rendered
+from provisioner.engine.render import Rendered
 
 NODE_SOURCE = "export const handler = async (event) => {\n  return event;\n};\n"
 PY_SOURCE = "def lambda_handler(event, context):\n    return event\n"

@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig, FaultRule
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig, FaultRule
 from provisioner.sandbox.run import Sandbox, seed_pool
 from tests.conftest import REPO
 
@@ -104,7 +104,7 @@ class World:
         out, err = io.StringIO(), io.StringIO()
         started = time.monotonic()
         code = 0
-        from provisioner import cli
+        from provisioner.cli import main as cli
 
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import HookctlError
-from provisioner.execute import Executor
-from provisioner.plan import Operation, Plan
-from provisioner.state import LocalBackend, State, StateWriteError
+from provisioner.engine.errors import HookctlError
+from provisioner.engine.execute import Executor
+from provisioner.engine.plan import Operation, Plan
+from provisioner.engine.state import LocalBackend, State, StateWriteError
 
 from .harness import CANARY, PullRequest
 

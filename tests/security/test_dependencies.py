@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.localrun import DependencyCache
+from provisioner.local.run import DependencyCache
 
 from .harness import Listener, PullRequest
 
@@ -140,9 +140,9 @@ def test_local_install__npm_runs_no_scripts(tmp_path: Path) -> None:
 
 
 def test_lambda_build__pip_requirements_after_double_dash(tmp_path: Path) -> None:
-    from provisioner.load import load_stack
-    from provisioner.package import package_function
-    from provisioner.render import render_all
+    from provisioner.engine.load import load_stack
+    from provisioner.engine.package import package_function
+    from provisioner.engine.render import render_all
 
     (tmp_path / "stack.yaml").write_text(
         "stack: s\nenvironments: {ci: {cognito: {region: eu-west-1, pools: {main: eu-west-1_AbC123}}}}\n"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import StaleError
-from provisioner.pipeline import check_digest_key
-from provisioner.plan import Operation, Plan, SecretValue
-from provisioner.secrets import Secret, legacy_hash, migrate_legacy_digests, secret_hash
-from provisioner.state import State
+from provisioner.engine.errors import StaleError
+from provisioner.engine.pipeline import check_digest_key
+from provisioner.engine.plan import Operation, Plan, SecretValue
+from provisioner.engine.secrets import Secret, legacy_hash, migrate_legacy_digests, secret_hash
+from provisioner.engine.state import State
 
 from .harness import STACK_SECRET, PullRequest
 

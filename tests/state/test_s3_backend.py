@@ -26,15 +26,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from provisioner.errors import HookctlError, LockError, ProviderError
-from provisioner.model import Stack
-from provisioner.pipeline import Options, apply_plan, compute_plan
-from provisioner.providers.auth0 import Auth0Client, Auth0Provider
+from provisioner.engine.errors import HookctlError, LockError, ProviderError
+from provisioner.engine.model import Stack
+from provisioner.engine.pipeline import Options, apply_plan, compute_plan
+from provisioner.engine.secrets import SecretResolver
+from provisioner.engine.state import LocalBackend, LockInfo, State
+from provisioner.engine.state_s3 import S3Backend, StateConflictError, backend_from_url, list_states
+from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
 from provisioner.providers.base import Provider
-from provisioner.sandbox.auth0 import Auth0Emulator, EmulatorConfig
-from provisioner.secrets import SecretResolver
-from provisioner.state import LocalBackend, LockInfo, State
-from provisioner.state_s3 import S3Backend, StateConflictError, backend_from_url, list_states
+from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 from tests.conftest import REPO
 
 from .conftest import REGION

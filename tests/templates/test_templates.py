@@ -31,11 +31,11 @@ from typing import Any
 
 import pytest
 
-from provisioner import catalog
-from provisioner.errors import InputError
-from provisioner.load import discover_stacks, load_stack, read_document
-from provisioner.model import Stack
-from provisioner.render import Rendered, render_all
+from provisioner.engine import catalog
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import discover_stacks, load_stack, read_document
+from provisioner.engine.model import Stack
+from provisioner.engine.render import Rendered, render_all
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = ROOT / "stacks"

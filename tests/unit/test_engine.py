@@ -8,12 +8,20 @@ from typing import Any, ClassVar
 
 import pytest
 
-from provisioner.errors import ApplyError, HookctlError, LockError, StaleError
-from provisioner.execute import Executor
-from provisioner.plan import Operation, Plan, Ref, SecretValue, order, plan_from_json, plan_to_json
+from provisioner.engine.errors import ApplyError, HookctlError, LockError, StaleError
+from provisioner.engine.execute import Executor
+from provisioner.engine.plan import (
+    Operation,
+    Plan,
+    Ref,
+    SecretValue,
+    order,
+    plan_from_json,
+    plan_to_json,
+)
+from provisioner.engine.secrets import Secret, secret_hash
+from provisioner.engine.state import LocalBackend, State
 from provisioner.providers.base import Client
-from provisioner.secrets import Secret, secret_hash
-from provisioner.state import LocalBackend, State
 
 
 class RecordingClient(Client):

@@ -10,12 +10,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from provisioner import progress
-from provisioner.errors import ApplyError, HookctlError
-from provisioner.execute import Executor, Gate
-from provisioner.plan import Operation, Plan, Ref
+from provisioner.engine import progress
+from provisioner.engine.errors import ApplyError, HookctlError
+from provisioner.engine.execute import Executor, Gate
+from provisioner.engine.plan import Operation, Plan, Ref
+from provisioner.engine.state import State
 from provisioner.providers.base import Client
-from provisioner.state import State
 
 
 class GraphClient(Client):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.check import check_rendered
-from provisioner.errors import InputError
-from provisioner.load import load_stack
-from provisioner.pipeline import validate_stack
-from provisioner.render import render_all, search_path, shipped_templates_dir
+from provisioner.engine.check import check_rendered
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
+from provisioner.engine.pipeline import validate_stack
+from provisioner.engine.render import render_all, search_path, shipped_templates_dir
 
 
 def _repo(tmp_path: Path, stack: str, files: dict[str, str]) -> str:

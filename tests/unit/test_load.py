@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from provisioner.errors import InputError
-from provisioner.load import load_stack
+from provisioner.engine.errors import InputError
+from provisioner.engine.load import load_stack
 
 STACK = """\
 stack: s

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from provisioner import output
-from provisioner.plan import FieldChange, Operation, Plan, ResourceChange
+from provisioner.engine import output
+from provisioner.engine.plan import FieldChange, Operation, Plan, ResourceChange
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "plan.md"
 

@@ -12,7 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from provisioner import schema, testcases
+from provisioner.engine import schema
+from provisioner.local import cases as testcases
 from tests.conftest import REPO
 
 CORPUS = REPO / "tests" / "badinput" / "corpus"

@@ -37,7 +37,7 @@ constructing the client (needed for client_id/client_secret), or pass
 ``token=emulator.issue_token()`` together with
 ``httpx_client=httpx.Client(verify=emulator.client_ssl_context())``.
 
-Run it by hand with ``python -m provisioner.sandbox.auth0 --help``.
+Run it by hand with ``python -m provisioner.sandbox.auth0.server --help``.
 """
 
 from __future__ import annotations
@@ -2129,7 +2129,7 @@ def iter_routes() -> Iterator[tuple[str, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m provisioner.sandbox.auth0",
+        prog="python -m provisioner.sandbox.auth0.server",
         description="Serve an emulated Auth0 Management API (Actions) on https://127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
@@ -2212,7 +2212,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         emulator.stop()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

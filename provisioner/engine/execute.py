@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from ..providers.base import Client
 from . import progress as progresslib
 from .errors import ApplyError, HookctlError, StaleError
 from .plan import Operation, Plan, Ref, SecretValue
-from .providers.base import Client
 from .secrets import Secret, secret_hash
 from .state import State
 

@@ -44,11 +44,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog, events
-from .errors import HookctlError, InputError, Problem
-from .model import Action, Function, PoolTrigger, Stack, freeze, thaw
-from .package import BuildError, check_lock, handler_file
-from .render import Rendered, Renderer
+from ..engine import catalog, events
+from ..engine.errors import HookctlError, InputError, Problem
+from ..engine.model import Action, Function, PoolTrigger, Stack, freeze, thaw
+from ..engine.package import BuildError, check_lock, handler_file
+from ..engine.render import Rendered, Renderer
 from .runner import NODE_HARNESS, PYTHON_HARNESS, SHIMS_DIR
 
 COGNITO_SYNC_LIMIT_MS = 5_000  # Cognito gives up on a synchronous trigger after 5 seconds
@@ -253,7 +253,7 @@ def find_entry(stack: Stack, name: str) -> Action | Function:
         if entry.name == short:
             return entry
     names = [e.name for e in entries]
-    from .load import suggest
+    from ..engine.load import suggest
 
     raise InputError(
         [

@@ -1,4 +1,4 @@
-"""The harnesses that run handlers locally (package data; see ``provisioner.localrun``).
+"""The harnesses that run handlers locally (package data; see ``provisioner.local.run``).
 
 ``harness.mjs`` runs Auth0 actions and Cognito Node.js handlers, with the Auth0
 ``api`` object from ``auth0-api.mjs``; ``harness.py`` runs Cognito Python

@@ -26,13 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from .. import catalog
-from .. import progress as progresslib
-from ..diff import Resource, compare
-from ..errors import HookctlError, ProviderError
-from ..model import Action, Stack
-from ..plan import CREATE, DELETE, NOOP, REPLACE, Operation, Ref, ResourceChange
-from .base import Client, Context, Live, Provider, http_timeout
+from ...engine import catalog
+from ...engine import progress as progresslib
+from ...engine.diff import Resource, compare
+from ...engine.errors import HookctlError, ProviderError
+from ...engine.model import Action, Stack
+from ...engine.plan import CREATE, DELETE, NOOP, REPLACE, Operation, Ref, ResourceChange
+from ..base import Client, Context, Live, Provider, http_timeout
 
 PER_PAGE = 100
 READ_TIMEOUT_RETRIES = 2

@@ -40,12 +40,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import catalog
-from ..diff import Resource
-from ..errors import InputError, Problem
-from ..model import Function, PoolTrigger, SecretRef, Stack
-from ..plan import CREATE, DELETE, Operation, Ref, ResourceChange, SecretValue
-from ..secrets import secret_hash
+from ...engine import catalog
+from ...engine.diff import Resource
+from ...engine.errors import InputError, Problem
+from ...engine.model import Function, PoolTrigger, SecretRef, Stack
+from ...engine.plan import CREATE, DELETE, Operation, Ref, ResourceChange, SecretValue
+from ...engine.secrets import secret_hash
 
 PROVIDER = "cognito"
 

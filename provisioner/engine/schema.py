@@ -17,7 +17,8 @@ import json
 import re
 from typing import Any
 
-from . import catalog, load, testcases
+from ..local import cases as testcases
+from . import catalog, load
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 STACK_ID = "urn:hookctl:schema:stack"

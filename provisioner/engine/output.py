@@ -13,7 +13,17 @@ import difflib
 import json
 from typing import Any
 
-from .plan import CREATE, DELETE, NOOP, REPLACE, UPDATE, FieldChange, Plan, ResourceChange, plan_to_json
+from .plan import (
+    CREATE,
+    DELETE,
+    NOOP,
+    REPLACE,
+    UPDATE,
+    FieldChange,
+    Plan,
+    ResourceChange,
+    plan_to_json,
+)
 
 # NOOP: something to know (a draft whose build failed) that apply will not act on.
 SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", REPLACE: "-/+", NOOP: "!"}

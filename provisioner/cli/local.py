@@ -1,8 +1,8 @@
 """``hookctl invoke``, ``hookctl test`` and ``hookctl event``: run handlers locally.
 
 Commands only: options are parsed here and the work is done by
-``provisioner.localrun`` (one run), ``provisioner.testcases`` (test cases,
-capture server, reports) and ``provisioner.events`` (sample events). The
+``provisioner.local.run`` (one run), ``provisioner.local.cases`` (test cases,
+capture server, reports) and ``provisioner.engine.events`` (sample events). The
 commands are plain click commands, registered on the ``hookctl`` group in
 ``cli.py``.
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from .cli_options import env_option, stack_option, stack_paths_option
-from .errors import HookctlError, InputError, Problem
+from ..engine.errors import HookctlError, InputError, Problem
+from .options import env_option, stack_option, stack_paths_option
 
 F = Callable[..., Any]
 
@@ -150,9 +150,9 @@ def invoke(
     trigger's; Cognito functions run in Node.js or Python with a Cognito
     event. Exit code 1 when the handler fails or times out.
     """
-    from . import localrun
-    from .cli import pick_stack
-    from .load import load_stack
+    from ..engine.load import load_stack
+    from ..local import run as localrun
+    from .main import pick_stack
 
     stack = load_stack(pick_stack(stack_path), environment)
     entry = localrun.find_entry(stack, name)
@@ -212,8 +212,8 @@ def test_cmd(
     `hookctl invoke`); values written {capture: NAME} point the handler at a
     loopback HTTP server that records what it sends.
     """
-    from . import testcases
-    from .load import discover_stacks, read_document
+    from ..engine.load import discover_stacks, read_document
+    from ..local import cases as testcases
 
     started = time.perf_counter()
     runs: list[tuple[str, str | None]] = []
@@ -308,8 +308,8 @@ def event(
       hookctl event auth0 pre-user-registration
       hookctl event cognito --list
     """
-    from . import events
-    from .load import suggest
+    from ..engine import events
+    from ..engine.load import suggest
 
     if list_ or not name:
         if provider == "cognito":

@@ -1,6 +1,6 @@
 """``hookctl import`` and ``hookctl adopt``: bring an existing setup under management.
 
-Commands only: options are parsed here; the work is in ``provisioner.adopt``
+Commands only: options are parsed here; the work is in ``provisioner.adopt.importing``
 (read → import → files → adopt). The commands are plain click commands,
 registered on the ``hookctl`` group in ``cli.py``; like ``cli_local`` they
 reach the group's settings through ``ctx.obj`` rather than importing ``cli``.
@@ -14,14 +14,14 @@ from typing import Any
 
 import click
 
-from . import catalog
-from .cli_options import env_option, stack_option
-from .errors import AbortedError, HookctlError
+from ..engine import catalog
+from ..engine.errors import AbortedError, HookctlError
+from .options import env_option, stack_option
 
 
 def _adopt_and_report(ctx: click.Context, stack_path: str, environment: str | None, auto_approve: bool) -> None:
-    from .adopt import Adoption, adopt, adoption_text
-    from .providers import providers_for
+    from ..adopt.importing import Adoption, adopt, adoption_text
+    from ..providers import providers_for
 
     rt = ctx.obj
 
@@ -112,7 +112,7 @@ def import_command(
       hookctl import -e prod --auth0 --name login
       hookctl import -e prod --pool main=eu-west-1_AbC123 --select 'app-prod-*' --name app
     """
-    from .adopt import Selection, import_live, missing_env, parse_pools, write_import
+    from ..adopt.importing import Selection, import_live, missing_env, parse_pools, write_import
 
     rt = ctx.obj
     if not environment:
@@ -165,8 +165,8 @@ def import_command(
 
 
 def _read_auth0(rt: Any) -> Any:
-    from .adopt import read_auth0
-    from .providers.auth0 import Auth0Client
+    from ..adopt.importing import read_auth0
+    from ..providers.auth0.client import Auth0Client
 
     domain = (os.environ.get("AUTH0_DOMAIN") or "").removeprefix("https://").rstrip("/")
     if not domain:
@@ -184,8 +184,8 @@ def _read_auth0(rt: Any) -> Any:
 def _read_cognito(rt: Any, pools: dict[str, str], region: str | None, selection: Any) -> Any:
     import boto3
 
-    from .adopt import read_cognito
-    from .providers.aws import LambdaCognitoClient, region_from_environment
+    from ..adopt.importing import read_cognito
+    from ..providers.cognito.client import LambdaCognitoClient, region_from_environment
 
     session = boto3.session.Session(region_name=region_from_environment(region))
     if not session.region_name:
@@ -211,6 +211,6 @@ def adopt_command(ctx: click.Context, stack_path: str | None, environment: str |
     same handler and its build marker. Refuses, writing nothing, if the plan
     would change anything else (use plan/apply for real changes).
     """
-    from .cli import pick_stack
+    from .main import pick_stack
 
     _adopt_and_report(ctx, pick_stack(stack_path), environment, auto_approve)

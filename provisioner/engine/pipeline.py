@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..providers.base import Context, Live, Provider, SecretDigest
+from ..providers.cognito.plan import ENVIRONMENT_HINT, environment_problem, json_size
 from . import plan as planlib
 from .check import check_rendered
 from .diff import Resource, diff
@@ -35,8 +37,6 @@ from .model import Action, Function, SecretRef, Stack
 from .package import package_action, package_function
 from .plan import Operation, Plan, ResourceChange
 from .progress import Reporter
-from .providers.base import Context, Live, Provider, SecretDigest
-from .providers.cognito_plan import ENVIRONMENT_HINT, environment_problem, json_size
 from .render import Rendered, Renderer
 from .secrets import Secret, SecretResolver, key_id, migrate_legacy_digests, secret_hash
 from .state import Backend, LocalBackend, State

@@ -43,11 +43,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from . import events, localrun
-from .errors import HookctlError, InputError, Problem
-from .load import _line_of, load_stack, read_document, suggest
-from .model import Action, Function, Stack
-from .render import Renderer
+from ..engine import events
+from ..engine.errors import HookctlError, InputError, Problem
+from ..engine.load import _line_of, load_stack, read_document, suggest
+from ..engine.model import Action, Function, Stack
+from ..engine.render import Renderer
+from . import run as localrun
 
 CASE_KEYS = (
     "name",

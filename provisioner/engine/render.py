@@ -21,6 +21,7 @@ import re
 import types
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -83,8 +84,8 @@ def shipped_templates_dir() -> str:
             return str(path)
     except ModuleNotFoundError:
         pass
-    # Running from a source checkout without an install.
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+    # Running from a source checkout without an install: the repository's templates/.
+    return str(Path(__file__).resolve().parents[2] / "templates")
 
 
 def template_language(name: str) -> tuple[str, str]:

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import output
-from .errors import HookctlError
-from .pipeline import Options, apply_plan, compute_plan
+from ..engine import output
+from ..engine.errors import HookctlError
+from ..engine.pipeline import Options, apply_plan, compute_plan
 
 Echo = Callable[[str], None]
 DEMO_STACK = "example.yaml"
@@ -52,14 +52,14 @@ def find_stacks_dir() -> Path:
             return shipped
     except ModuleNotFoundError:
         pass
-    checkout = Path(__file__).resolve().parent.parent / "stacks"
+    checkout = Path(__file__).resolve().parents[2] / "stacks"
     if (checkout / DEMO_STACK).is_file():
         return checkout
     raise HookctlError(f"the example stack {DEMO_STACK} is missing from this hookctl installation; reinstall hookctl")
 
 
 def run_demo(echo: Echo, progress: Echo, providers_for: Any) -> None:
-    from .sandbox.run import Sandbox
+    from .run import Sandbox
 
     started = time.monotonic()
     stacks = find_stacks_dir()
@@ -110,7 +110,7 @@ def run_demo(echo: Echo, progress: Echo, providers_for: Any) -> None:
 
 def _run_stack_tests(stack_path: str, echo: Echo) -> None:
     try:
-        from .testcases import run_stack_tests  # type: ignore[attr-defined,unused-ignore]
+        from ..local.cases import run_stack_tests  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
     echo("==> 6. Run the stack's tests locally (hookctl test)")

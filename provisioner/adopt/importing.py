@@ -56,14 +56,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from . import catalog
-from .errors import HookctlError, ProviderError
-from .load import ENV_NAME_RE, NAME_RE, NPM_VERSION_RE, SECRET_NAME_RE, load_stack
-from .model import Stack
-from .plan import CREATE, UPDATE, Plan, ResourceChange
-from .providers.auth0 import MARKER_RE, SECRET_UNKNOWN, LiveAction, LiveBinding, TriggerInfo, marker
-from .providers.base import Provider
-from .providers.cognito_plan import (
+from ..engine import catalog
+from ..engine.errors import HookctlError, ProviderError
+from ..engine.load import ENV_NAME_RE, NAME_RE, NPM_VERSION_RE, SECRET_NAME_RE, load_stack
+from ..engine.model import Stack
+from ..engine.plan import CREATE, UPDATE, Plan, ResourceChange
+from ..engine.render import render_all
+from ..engine.state import Backend, LockInfo, State
+from ..providers.auth0.client import (
+    MARKER_RE,
+    SECRET_UNKNOWN,
+    LiveAction,
+    LiveBinding,
+    TriggerInfo,
+    marker,
+)
+from ..providers.base import Provider
+from ..providers.cognito.plan import (
     MAX_DESCRIPTION,
     SECRET_ENV_PREFIX,
     SENDER_TRIGGERS,
@@ -75,13 +84,11 @@ from .providers.cognito_plan import (
     split_marker,
     with_marker,
 )
-from .render import render_all
-from .state import Backend, LockInfo, State
 
 if TYPE_CHECKING:
-    from .pipeline import Options, Planned
-    from .providers.auth0 import Auth0Client
-    from .providers.aws import LambdaCognitoClient
+    from ..engine.pipeline import Options, Planned
+    from ..providers.auth0.client import Auth0Client
+    from ..providers.cognito.client import LambdaCognitoClient
 
 ProviderFactory = Callable[[Stack], list[Provider]]
 Echo = Callable[[str], None]
@@ -1155,7 +1162,7 @@ class _Prerecorded(Backend):
 def plan_adoption(stack_path: str, environment: str | None, factory: ProviderFactory, options: Options) -> Adoption:
     """The plan that makes the stack's live resources hookctl's, checked to do nothing else.
     Read-only. The caller holds the state lock and passes its backend in ``options``."""
-    from .pipeline import backend_for, compute_plan
+    from ..engine.pipeline import backend_for, compute_plan
 
     stack = load_stack(stack_path, environment)
     backend = backend_for(stack, options)
@@ -1351,7 +1358,7 @@ def adoption_notes(plan: Plan, tags: Sequence[TagWrite]) -> list[str]:
 
 
 def adoption_text(adoption: Adoption, *, colour: bool = False) -> str:
-    from . import output
+    from ..engine import output
 
     text = output.text(adoption.planned.plan, colour=colour) if not adoption.planned.plan.empty else ""
     if adoption.tags:
@@ -1364,7 +1371,7 @@ def adoption_text(adoption: Adoption, *, colour: bool = False) -> str:
 
 def apply_adoption(adoption: Adoption, options: Options) -> list[str]:
     """Tag, then run the plan. The caller holds the state lock."""
-    from .pipeline import apply_plan
+    from ..engine.pipeline import apply_plan
 
     done: list[str] = []
     if adoption.tags:
@@ -1397,8 +1404,8 @@ def adopt(
     confirm: Callable[[Adoption], bool],
 ) -> AdoptResult:
     """Lock, plan the adoption, let ``confirm`` see it, write it, and plan again."""
-    from .errors import AbortedError
-    from .pipeline import backend_for, compute_plan
+    from ..engine.errors import AbortedError
+    from ..engine.pipeline import backend_for, compute_plan
 
     stack = load_stack(stack_path, environment)
     backend = backend_for(stack, options)

@@ -63,15 +63,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .. import catalog
-from .. import progress as progresslib
-from ..diff import Resource
-from ..errors import HookctlError, InputError, Problem, ProviderError, StaleError
-from ..model import Function, Stack
-from ..plan import Operation, ResourceChange
-from ..secrets import secret_hash
-from .base import Client, Context, Live, Provider, http_timeout
-from .cognito_plan import (
+from ...engine import catalog
+from ...engine import progress as progresslib
+from ...engine.diff import Resource
+from ...engine.errors import HookctlError, InputError, Problem, ProviderError, StaleError
+from ...engine.model import Function, Stack
+from ...engine.plan import Operation, ResourceChange
+from ...engine.secrets import secret_hash
+from ..base import Client, Context, Live, Provider, http_timeout
+from .plan import (
     ENVIRONMENT_HINT,
     MAX_DESCRIPTION,
     PROVIDER,
@@ -113,9 +113,7 @@ from .cognito_plan import (
     update_request,
     with_marker,
 )
-from .cognito_plan import (
-    last_modified as pool_last_modified,
-)
+from .plan import last_modified as pool_last_modified
 
 if TYPE_CHECKING:
     import boto3

@@ -14,9 +14,15 @@ from typing import Any
 
 import click
 
-from .cli_options import env_option, stack_option, stack_paths_option, target_option, unknown_secrets_option
-from .errors import AbortedError, HookctlError, InputError, Problem
-from .providers import providers_for
+from ..engine.errors import AbortedError, HookctlError, InputError, Problem
+from ..providers import providers_for
+from .options import (
+    env_option,
+    stack_option,
+    stack_paths_option,
+    target_option,
+    unknown_secrets_option,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -41,7 +47,7 @@ class Runtime:
             click.echo(message, err=True)
 
     def options(self, targets: tuple[str, ...] = (), unknown_secrets: str | None = None) -> Any:
-        from .pipeline import Options
+        from ..engine.pipeline import Options
 
         return Options(
             state_dir=self.state_dir,
@@ -54,7 +60,7 @@ class Runtime:
 
     def reporter(self) -> Any:
         """Live lines on a terminal; start, done and heartbeat lines otherwise; nothing with --quiet."""
-        from . import progress
+        from ..engine import progress
 
         if self.quiet:
             return progress.Reporter()
@@ -139,7 +145,7 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
 def pick_stack(path: str | None) -> str:
     if path:
         return path
-    from .load import discover_stacks
+    from ..engine.load import discover_stacks
 
     found = discover_stacks("stacks")
     if len(found) == 1:
@@ -202,8 +208,8 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None,
     Offline and needs no secret or credential (like terraform validate): fit for
     pre-commit and for pull requests from forks. No API is called.
     """
-    from .load import discover_stacks, duplicate_stack_names, environment_names
-    from .pipeline import validate_stack
+    from ..engine.load import discover_stacks, duplicate_stack_names, environment_names
+    from ..engine.pipeline import validate_stack
 
     paths = list(stack_paths) or discover_stacks("stacks")
     if not paths:
@@ -254,8 +260,8 @@ def validate(rt: Runtime, stack_paths: tuple[str, ...], environment: str | None,
 @pass_runtime
 def render(rt: Runtime, stack_path: str | None, environment: str | None, out_dir: str) -> None:
     """Write each rendered handler to DIR for review (deterministic)."""
-    from .load import load_stack
-    from .render import render_all
+    from ..engine.load import load_stack
+    from ..engine.render import render_all
 
     stack = load_stack(pick_stack(stack_path), environment)
     handlers = {f.address: f.handler.rsplit(".", 1)[0] for f in stack.functions}
@@ -302,7 +308,7 @@ def plan(
     unknown_secrets: str | None,
 ) -> None:
     """Show what apply would change. Reads the live systems; writes nothing to them."""
-    from .pipeline import compute_plan
+    from ..engine.pipeline import compute_plan
 
     if as_json and as_markdown:
         raise click.UsageError("choose one of --json and --markdown")
@@ -328,7 +334,7 @@ def plan(
 
 
 def _show_plan(rt: Runtime, the_plan: Any, as_json: bool, as_markdown: bool) -> None:
-    from . import output
+    from ..engine import output
 
     if as_json:
         click.echo(output.as_json(the_plan), nl=False)
@@ -369,10 +375,10 @@ def _plan_all(
     parallelism: int,
     unknown_secrets: str | None = None,
 ) -> None:
-    from . import output
-    from .load import environment_names
-    from .pipeline import plan_environments
-    from .plan import plan_to_json
+    from ..engine import output
+    from ..engine.load import environment_names
+    from ..engine.pipeline import plan_environments
+    from ..engine.plan import plan_to_json
 
     names = [e for e in environment_names(path) if e]
     results = plan_environments(path, names, providers_for, lambda: rt.options(targets, unknown_secrets), parallelism)
@@ -413,7 +419,7 @@ def _plan_all(
 @click.option("--json", "as_json", is_flag=True, help="A JSON list, e.g. for a CI matrix.")
 def environments(stack_paths: tuple[str, ...], as_json: bool) -> None:
     """List the stacks' environments and their targets (for a CI matrix with --json)."""
-    from .load import discover_stacks, environment_names, load_stack
+    from ..engine.load import discover_stacks, environment_names, load_stack
 
     paths = list(stack_paths) or discover_stacks("stacks")
     if not paths:
@@ -446,7 +452,7 @@ def environments(stack_paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def _write_plan(path: str, the_plan: Any) -> None:
-    from .plan import plan_to_json
+    from ..engine.plan import plan_to_json
 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -455,7 +461,7 @@ def _write_plan(path: str, the_plan: Any) -> None:
 
 
 def _read_plan(path: str) -> Any:
-    from .plan import plan_from_json
+    from ..engine.plan import plan_from_json
 
     try:
         with open(path, "rb") as fh:
@@ -482,7 +488,7 @@ def _secret_places(op: Any) -> list[tuple[str, str, str]]:
     """Every secret placeholder of an operation: (path, secret's address, name)."""
     from collections.abc import Mapping
 
-    from .plan import SecretValue
+    from ..engine.plan import SecretValue
 
     found: list[tuple[str, str, str]] = []
 
@@ -622,9 +628,15 @@ def _run_apply(
     unknown_secrets: str | None = None,
     parallelism: int = 10,
 ) -> None:
-    from . import output
-    from .load import load_stack
-    from .pipeline import apply_plan, backend_for, check_fresh, check_invocation, compute_plan
+    from ..engine import output
+    from ..engine.load import load_stack
+    from ..engine.pipeline import (
+        apply_plan,
+        backend_for,
+        check_fresh,
+        check_invocation,
+        compute_plan,
+    )
 
     if saved is not None:
         check_invocation(saved, stack_path, environment, targets, planfile or "PLANFILE", unknown_secrets)
@@ -686,9 +698,9 @@ def rollback(
     """
     import difflib
 
-    from .load import load_stack
-    from .pipeline import backend_for
-    from .providers.auth0 import Auth0Provider, prepare_rollback, rollback_action
+    from ..engine.load import load_stack
+    from ..engine.pipeline import backend_for
+    from ..providers.auth0.client import Auth0Provider, prepare_rollback, rollback_action
 
     stack = load_stack(pick_stack(stack_path), environment)
     client = Auth0Provider.from_environment(stack).client()
@@ -752,8 +764,8 @@ def sandbox(rt: Runtime, sandbox_dir: str | None, without: tuple[str, ...], env_
     import time
     from pathlib import Path
 
-    from .sandbox.awsmodel import BEHAVIOURS, AwsBehaviours
-    from .sandbox.run import Sandbox
+    from ..sandbox.awsmodel import BEHAVIOURS, AwsBehaviours
+    from ..sandbox.run import Sandbox
 
     behaviours = AwsBehaviours.from_environment()
     behaviours = behaviours.without(*(BEHAVIOURS if "all" in without else without))
@@ -797,7 +809,7 @@ def sandbox(rt: Runtime, sandbox_dir: str | None, without: tuple[str, ...], env_
 @pass_runtime
 def demo(rt: Runtime) -> None:
     """The tour: start the sandbox, plan, apply, re-plan, change a variable, stop. No cloud account needed."""
-    from .demo import run_demo
+    from ..sandbox.demo import run_demo
 
     run_demo(click.echo, rt.progress, providers_for)
 
@@ -812,7 +824,7 @@ def schema(kind: str) -> None:
     editor with the YAML language server, start a stack file with:
       # yaml-language-server: $schema=../schema/stack.schema.json
     """
-    from .schema import render
+    from ..engine.schema import render
 
     click.echo(render(kind), nl=False)
 
@@ -820,7 +832,7 @@ def schema(kind: str) -> None:
 @cli.command()
 def templates() -> None:
     """List the shipped template library."""
-    from .render import shipped_templates_dir
+    from ..engine.render import shipped_templates_dir
 
     root = shipped_templates_dir()
     for dirpath, _dirs, files in sorted(os.walk(root)):
@@ -839,7 +851,7 @@ def state() -> None:
 @pass_runtime
 def state_list(rt: Runtime, as_json: bool) -> None:
     """List every state in the backend: stack, environment, serial, last written, lock."""
-    from .state_s3 import list_states
+    from ..engine.state_s3 import list_states
 
     entries = list_states(rt.state_url or rt.state_dir)
     if as_json:
@@ -869,8 +881,8 @@ def state_list(rt: Runtime, as_json: bool) -> None:
 @pass_runtime
 def state_show(rt: Runtime, stack_path: str | None, environment: str | None) -> None:
     """Print the state document (ids and secret hashes; never secret values)."""
-    from .load import load_stack
-    from .pipeline import backend_for
+    from ..engine.load import load_stack
+    from ..engine.pipeline import backend_for
 
     stack = load_stack(pick_stack(stack_path), environment)
     document = backend_for(stack, rt.options()).read().to_json()
@@ -885,8 +897,8 @@ def state_show(rt: Runtime, stack_path: str | None, environment: str | None) -> 
 @pass_runtime
 def state_unlock(rt: Runtime, lock_id: str, stack_path: str | None, environment: str | None) -> None:
     """Clear the lock LOCK_ID left by a run that died."""
-    from .load import load_stack
-    from .pipeline import backend_for
+    from ..engine.load import load_stack
+    from ..engine.pipeline import backend_for
 
     stack = load_stack(pick_stack(stack_path), environment)
     backend_for(stack, rt.options()).unlock(lock_id)
@@ -942,12 +954,12 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(EXIT_OK)
 
 
-from .cli_local import event, invoke, test_cmd  # noqa: E402 - local runs: hookctl invoke / test / event
+from .local import event, invoke, test_cmd  # noqa: E402 - local runs: hookctl invoke / test / event
 
 cli.add_command(invoke)
 cli.add_command(test_cmd)
 cli.add_command(event)
-from .cli_import import adopt_command, import_command  # noqa: E402 - hookctl import / adopt
+from .adopt import adopt_command, import_command  # noqa: E402 - hookctl import / adopt
 
 cli.add_command(import_command)
 cli.add_command(adopt_command)
