@@ -49,15 +49,13 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.parse
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from ..engine import catalog
-from ..engine.errors import HookctlError, ProviderError
+from ..engine.errors import HookctlError
 from ..engine.load import ENV_NAME_RE, NAME_RE, NPM_VERSION_RE, SECRET_NAME_RE, load_stack
 from ..engine.model import Stack
 from ..engine.plan import CREATE, UPDATE, Plan, ResourceChange
@@ -301,72 +299,10 @@ def read_cognito(
 
 def download_function(client: LambdaCognitoClient, name: str, resource: str, fetch: Fetch | None = None) -> bytes:
     """A function's deployment package: GetFunction, then its ``Code.Location``."""
-
-    def get_function() -> Any:
-        return client.lambda_.get_function(FunctionName=name)
-
-    answer = _aws("GetFunction", resource, get_function)
-    location = str((answer.get("Code") or {}).get("Location") or "")
-    if not location:
-        raise HookctlError(f"{resource}: GetFunction returned no Code.Location")
-    return fetch(location, resource) if fetch else fetch_code(client, location, resource)
-
-
-def fetch_code(client: LambdaCognitoClient, location: str, resource: str) -> bytes:
-    """A function's package from GetFunction's ``Code.Location``.
-
-    On AWS that is a pre-signed HTTPS URL of Lambda's own bucket, fetched as is. When
-    boto3 is pointed at another endpoint (``AWS_ENDPOINT_URL``: the sandbox, moto,
-    LocalStack), nothing is fetched from amazonaws.com: an S3 location there is read
-    with S3 GetObject through the configured endpoint instead.
-    """
-    url = urllib.parse.urlsplit(location)
-    endpoint = urllib.parse.urlsplit(str(client.lambda_.meta.endpoint_url))
-    if not _aws_host(endpoint.hostname) and _aws_host(url.hostname):
-        bucket, key = _s3_object(url)
-        s3 = client.session.client("s3")
-        answer = _aws("GetObject", f"{resource} (s3://{bucket}/{key})", lambda: s3.get_object(Bucket=bucket, Key=key))
-        data = answer["Body"].read(MAX_ZIP_BYTES + 1)
-    else:
-        if url.scheme != "https" and not (url.scheme == "http" and url.hostname == endpoint.hostname):
-            raise HookctlError(f"{resource}: refusing to download its code from a {url.scheme or 'relative'} URL")
-        try:
-            with urllib.request.urlopen(
-                location, timeout=DOWNLOAD_TIMEOUT
-            ) as answer:  # https (or the endpoint's http) only
-                data = answer.read(MAX_ZIP_BYTES + 1)
-        except OSError as exc:  # never echo the URL: it is pre-signed
-            raise HookctlError(f"{resource}: downloading its code failed ({type(exc).__name__})") from None
-    if len(data) > MAX_ZIP_BYTES:
-        raise HookctlError(f"{resource}: its package is larger than {MAX_ZIP_BYTES // (1024 * 1024)} MB")
-    return bytes(data)
-
-
-def _aws_host(host: str | None) -> bool:
-    return bool(host) and str(host).lower().endswith((".amazonaws.com", ".amazonaws.com.cn"))
-
-
-def _s3_object(url: urllib.parse.SplitResult) -> tuple[str, str]:
-    host = str(url.hostname or "").lower()
-    path = urllib.parse.unquote(url.path.lstrip("/"))
-    if host.startswith(("s3.", "s3-")):  # path style: s3.<region>.amazonaws.com/<bucket>/<key>
-        bucket, _, key = path.partition("/")
-        return bucket, key
-    return host.split(".s3", 1)[0], path  # virtual-hosted: <bucket>.s3[.-]<region>.amazonaws.com/<key>
-
-
-def _aws(call: str, resource: str, fn: Callable[[], Any]) -> Any:
-    """A direct boto3 call with its error translated (never its parameters)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return fn()
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        detail = f"{error.get('Code') or 'Error'}: {error.get('Message') or ''}".rstrip(": ")
-        raise ProviderError("cognito", call, resource, detail) from None
-    except BotoCoreError as exc:
-        raise ProviderError("cognito", call, resource, type(exc).__name__) from None
+    location = client.function_code_location(name, resource)
+    if fetch:
+        return fetch(location, resource)
+    return client.download_package(location, resource, max_bytes=MAX_ZIP_BYTES, timeout=DOWNLOAD_TIMEOUT)
 
 
 # =============================================================================================
@@ -1379,11 +1315,7 @@ def apply_adoption(adoption: Adoption, options: Options) -> list[str]:
         client = cast("LambdaCognitoClient", cognito.client())
         for t in adoption.tags:
             options.progress(f"Tagging function {t.name} …")
-
-            def tag(t: TagWrite = t) -> Any:
-                return client.lambda_.tag_resource(Resource=t.arn, Tags=dict(t.tags))
-
-            _aws("TagResource", f"{t.address} ({t.name})", tag)
+            client.tag_function(t.arn, t.tags, f"{t.address} ({t.name})")
             done.append(f"Tag function {t.name}")
     done.extend(apply_plan(adoption.planned, None, options))
     return done

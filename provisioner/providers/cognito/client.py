@@ -1066,6 +1066,72 @@ class LambdaCognitoClient(Client):
             PROVIDER, "UpdateUserPool", resource, f"no success after {POOL_WRITE_ATTEMPTS} attempts: {failure}"
         )
 
+    # -- import and adopt (provisioner.adopt): a function hookctl did not build ----------------
+    def function_code_location(self, name: str, resource: str) -> str:
+        """Where GetFunction says the function's deployment package is (``Code.Location``).
+
+        On AWS that is a pre-signed URL: it is never shown, logged or put into an error.
+        """
+        answer = self._call("GetFunction", resource, lambda: self.lambda_.get_function(FunctionName=name))
+        location = str((answer.get("Code") or {}).get("Location") or "")
+        if not location:
+            raise HookctlError(f"{resource}: GetFunction returned no Code.Location")
+        return location
+
+    def download_package(self, location: str, resource: str, *, max_bytes: int, timeout: float) -> bytes:
+        """A function's package from GetFunction's ``Code.Location``; refuses one over ``max_bytes``.
+
+        On AWS that is a pre-signed HTTPS URL of Lambda's own bucket, fetched as is. When
+        boto3 is pointed at another endpoint (``AWS_ENDPOINT_URL``: the sandbox, moto,
+        LocalStack), nothing is fetched from amazonaws.com: an S3 location there is read
+        with S3 GetObject through the configured endpoint instead.
+        """
+        import urllib.parse
+        import urllib.request
+
+        url = urllib.parse.urlsplit(location)
+        endpoint = urllib.parse.urlsplit(str(self.lambda_.meta.endpoint_url))
+        data: bytes
+        if not self._on_aws(endpoint.hostname) and self._on_aws(url.hostname):
+            bucket, key = self._s3_object(location)
+            data = self._call(
+                "GetObject",
+                f"{resource} (s3://{bucket}/{key})",
+                lambda: self._aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read(max_bytes + 1),
+            )
+        else:
+            if url.scheme != "https" and not (url.scheme == "http" and url.hostname == endpoint.hostname):
+                raise HookctlError(f"{resource}: refusing to download its code from a {url.scheme or 'relative'} URL")
+            try:
+                with urllib.request.urlopen(location, timeout=timeout) as answer:  # https (or the endpoint's http)
+                    data = answer.read(max_bytes + 1)
+            except OSError as exc:  # never echo the URL: it is pre-signed
+                raise HookctlError(f"{resource}: downloading its code failed ({type(exc).__name__})") from None
+        if len(data) > max_bytes:
+            raise HookctlError(f"{resource}: its package is larger than {max_bytes // (1024 * 1024)} MB")
+        return bytes(data)
+
+    def tag_function(self, arn: str, tags: Mapping[str, str], resource: str) -> None:
+        """TagResource: adds or overwrites ``tags``; the function's other tags stay."""
+        self._call("TagResource", resource, lambda: self.lambda_.tag_resource(Resource=arn, Tags=dict(tags)))
+
+    @staticmethod
+    def _on_aws(host: str | None) -> bool:
+        return bool(host) and str(host).lower().endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+    @staticmethod
+    def _s3_object(location: str) -> tuple[str, str]:
+        """(bucket, key) of an S3 URL on amazonaws.com."""
+        import urllib.parse
+
+        url = urllib.parse.urlsplit(location)
+        host = str(url.hostname or "").lower()
+        path = urllib.parse.unquote(url.path.lstrip("/"))
+        if host.startswith(("s3.", "s3-")):  # path style: s3.<region>.amazonaws.com/<bucket>/<key>
+            bucket, _, key = path.partition("/")
+            return bucket, key
+        return host.split(".s3", 1)[0], path  # virtual-hosted: <bucket>.s3[.-]<region>.amazonaws.com/<key>
+
 
 POOL_WRITE_ATTEMPTS = 3  # as many as botocore's standard retry mode makes
 # IAM's eventual consistency as terraform-provider-aws allows for it (propagationTimeout, 2 minutes).
