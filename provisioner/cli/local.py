@@ -1,8 +1,10 @@
 """``hookctl invoke``, ``hookctl test`` and ``hookctl event``: run handlers locally.
+CLI: the local-run commands.
 
 Commands only: options are parsed here and the work is done by
-``provisioner.local.run`` (one run), ``provisioner.local.cases`` (test cases,
-capture server, reports) and ``provisioner.engine.events`` (sample events). The
+``provisioner.local.run`` (one run), ``provisioner.local.suite`` (a stack's
+test cases: ``cases`` loads them, ``checks`` checks each run, ``report``
+writes the results) and ``provisioner.engine.events`` (sample events). The
 commands are plain click commands, registered on the ``hookctl`` group in
 ``cli.py``.
 """
@@ -213,51 +215,52 @@ def test_cmd(
     loopback HTTP server that records what it sends.
     """
     from ..engine.load import discover_stacks, read_document
-    from ..local import cases as testcases
+    from ..local import cases, suite
+    from ..local.report import failure_section, iter_results, result_line, summary, write_junit
 
     started = time.perf_counter()
     runs: list[tuple[str, str | None]] = []
     if stack_paths:
         runs = [(path, env) for path in stack_paths for env in _environments(path, environment, read_document)]
     else:
-        found = [p for p in discover_stacks("stacks") if testcases.tests_path_for(p)]
+        found = [p for p in discover_stacks("stacks") if cases.tests_path_for(p)]
         if not found:
             raise InputError([Problem("stacks/", None, "tests", "no stack has test cases (<stack>.tests.yaml)")])
         for path in found:
             envs = _environments(path, environment, read_document, only_declared=environment is not None)
             runs += [(path, env) for env in envs]
-    options = testcases.TestOptions(
+    options = suite.TestOptions(
         node_modules=node_modules,
         install_deps=install_deps,
         cache_dir=cache_dir,
         select=select,
         jobs=jobs or 0,
         progress=_progress(ctx),
-        on_result=lambda r: click.echo(testcases.result_line(r)),
+        on_result=lambda r: click.echo(result_line(r)),
     )
-    runner = testcases.make_runner(options)
+    runner = suite.make_runner(options)
     reports = []
     errors: list[str] = []
     for path, env in runs:
         click.echo(f"{path} -e {env or '(its only environment)'}")
         try:
-            reports.append(testcases.run_stack(path, env, options, runner))
+            reports.append(suite.run_stack(path, env, options, runner))
         except HookctlError as exc:
             # A stack or case file that does not load is reported, and the other stacks still run.
             message = exc.message + (f"\nHint: {exc.hint}" if exc.hint else "")
             errors.append(message)
             click.echo("ERROR   " + message.replace("\n", "\n        "))
     seconds = time.perf_counter() - started
-    failures = testcases.failure_section(reports)
+    failures = failure_section(reports)
     if failures:
         click.echo("\n" + " FAILURES ".center(80, "=") + "\n" + failures)
     notes = list(dict.fromkeys(n for report in reports for n in report.notes))
     if notes:
         click.echo("\nnotes:\n" + "\n".join(f"  {n}" for n in notes))
     if junit_path:
-        testcases.write_junit(junit_path, reports, seconds)
-    click.echo("\n" + f" {testcases.summary(reports, seconds, len(errors))} ".center(80, "="))
-    if errors or any(r.status == "failed" for r in testcases.iter_results(reports)):
+        write_junit(junit_path, reports, seconds)
+    click.echo("\n" + f" {summary(reports, seconds, len(errors))} ".center(80, "="))
+    if errors or any(r.status == "failed" for r in iter_results(reports)):
         sys.exit(1)
 
 

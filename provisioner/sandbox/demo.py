@@ -110,7 +110,7 @@ def run_demo(echo: Echo, progress: Echo, providers_for: Any) -> None:
 
 def _run_stack_tests(stack_path: str, echo: Echo) -> None:
     try:
-        from ..local.cases import run_stack_tests  # type: ignore[attr-defined,unused-ignore]
+        from ..local.suite import run_stack_tests  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
     echo("==> 6. Run the stack's tests locally (hookctl test)")

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from provisioner.cli import local as cli_local
 from provisioner.local import cases as testcases
+from provisioner.local.capture import CaptureRef, CaptureServer
 
 from ..cli.helpers import hookctl_path, run
 from .conftest import needs_node
@@ -270,9 +271,9 @@ def test_invoke__generated_event_and_trigger_source(tmp_path: Path) -> None:
 
 
 def test_invoke__secret_test_value_reaches_event_secrets(tmp_path: Path) -> None:
-    with testcases.CaptureServer() as server:
+    with CaptureServer() as server:
         scope = server.scope()
-        url = server.url(scope, testcases.CaptureRef("slack"))
+        url = server.url(scope, CaptureRef("slack"))
         result = hk(
             "invoke",
             "-s",

@@ -15,6 +15,10 @@ from provisioner.engine.errors import InputError
 from provisioner.engine.load import load_stack
 from provisioner.local import cases as testcases
 from provisioner.local import run as localrun
+from provisioner.local.capture import Captured, CaptureRef, CaptureServer
+from provisioner.local.checks import check
+from provisioner.local.report import CaseResult, StackReport, summary, write_junit
+from provisioner.local.suite import run_stack_tests
 
 from .conftest import needs_node
 
@@ -66,7 +70,7 @@ def test_load_cases__valid_file__cases_with_lines_and_capture_refs(small_stack: 
         ("signup", 13, "cognito"),
     ]
     assert cases[0].secrets == {"API_KEY": "test-key"}
-    assert cases[1].variables == {"url": testcases.CaptureRef("hooks", "/new")}
+    assert cases[1].variables == {"url": CaptureRef("hooks", "/new")}
     assert cases[1].expectations[0].value == {"capture": "hooks", "json": {"id": "auth0|64f1c0ffee0123456789abcd"}}
     assert cases[2].trigger_source == "PreSignUp_AdminCreateUser"
     assert cases[2].expectations == (testcases.Expectation("error", "too short", 18),)
@@ -179,7 +183,7 @@ def test_check__auth0_expectations_met__no_failures() -> None:
         ("log", "hello"),
         ("no_log", "goodbye"),
     )
-    assert testcases.check(case, run, []) == []
+    assert check(case, run, []) == []
 
 
 def test_check__auth0_expectations_unmet__one_readable_message_each() -> None:
@@ -192,7 +196,7 @@ def test_check__auth0_expectations_unmet__one_readable_message_each() -> None:
         ("log", "bye"),
         ("api_call", "api.access.deny"),
     )
-    assert testcases.check(case, run, []) == [
+    assert check(case, run, []) == [
         "line 10: expected access to be denied, but the action did not call api.access.deny "
         '(api calls: api.user.setUserMetadata("plan", "paid"))',
         'line 11: user_metadata \'plan\': expected "free", got "paid"',
@@ -206,7 +210,7 @@ def test_check__auth0_expectations_unmet__one_readable_message_each() -> None:
 
 def test_check__denied_false__reports_the_call() -> None:
     run = auth0_run(("api.access.deny", ("r", "m")), trigger="pre-user-registration")
-    assert testcases.check(case_with(("denied", False)), run, []) == [
+    assert check(case_with(("denied", False)), run, []) == [
         'line 10: expected access not to be denied, but the action called api.access.deny("r", "m")'
     ]
 
@@ -214,18 +218,18 @@ def test_check__denied_false__reports_the_call() -> None:
 def test_check__cognito_response__true_is_not_one_and_missing_fields_named() -> None:
     run = cognito_run({"response": {"autoConfirmUser": 1, "autoVerifyEmail": False}})
     case = case_with(("response", {"autoConfirmUser": True, "autoVerifyPhone": True}), kind="cognito")
-    failures = testcases.check(case, run, [])
+    failures = check(case, run, [])
     assert failures == ["line 10: response.autoConfirmUser: expected true, got 1"]
     run = cognito_run({"response": {"autoConfirmUser": True}})
-    assert testcases.check(case, run, []) == [
+    assert check(case, run, []) == [
         'line 10: response.autoVerifyPhone: expected true, but it is not set (got response = {"autoConfirmUser": true})'
     ]
 
 
 def test_check__empty_response_expected__anything_set_fails() -> None:
     case = case_with(("response", {}), kind="cognito")
-    assert testcases.check(case, cognito_run({"response": {}}), []) == []
-    assert testcases.check(case, cognito_run({"response": {"x": 1}}), []) == [
+    assert check(case, cognito_run({"response": {}}), []) == []
+    assert check(case, cognito_run({"response": {"x": 1}}), []) == [
         'line 10: response: expected {} (nothing set), got {"x": 1}'
     ]
 
@@ -233,7 +237,7 @@ def test_check__empty_response_expected__anything_set_fails() -> None:
 def test_check__unexpected_error__headline_location_and_client_message() -> None:
     run = cognito_run(None, status="error", location="index.mjs:3: throw new Error(MESSAGE);")
     run.error = localrun.HandlerError("Error", "too short", "Error: too short\n    at handler (index.mjs:3:11)")
-    failures = testcases.check(case_with(("response", {"autoConfirmUser": True}), kind="cognito"), run, [])
+    failures = check(case_with(("response", {"autoConfirmUser": True}), kind="cognito"), run, [])
     assert failures == [
         "unexpected error: Error: too short\n"
         "  at index.mjs:3: throw new Error(MESSAGE);\n"
@@ -243,9 +247,7 @@ def test_check__unexpected_error__headline_location_and_client_message() -> None
 
 
 def test_check__expected_error_missing__says_what_happened_instead() -> None:
-    failures = testcases.check(
-        case_with(("error", "too short"), kind="cognito"), cognito_run({"response": {"a": 1}}), []
-    )
+    failures = check(case_with(("error", "too short"), kind="cognito"), cognito_run({"response": {"a": 1}}), [])
     assert failures == [
         "line 10: expected an error containing 'too short', but the handler finished normally (response: {\"a\": 1})"
     ]
@@ -254,26 +256,24 @@ def test_check__expected_error_missing__says_what_happened_instead() -> None:
 def test_check__expected_error_matches_cognitos_client_message_too() -> None:
     run = cognito_run(None, status="error")
     run.error = localrun.HandlerError("Error", "too short")
-    assert testcases.check(case_with(("error", "PreSignUp failed with error"), kind="cognito"), run, []) == []
+    assert check(case_with(("error", "PreSignUp failed with error"), kind="cognito"), run, []) == []
 
 
 def test_check__http__matching_request_counted_and_mismatches_explained() -> None:
-    posted = testcases.Captured(
-        "slack", "POST", "", {}, {"content-type": "application/json"}, '{"text": "New User: a@b"}'
-    )
-    other = testcases.Captured("slack", "POST", "", {}, {}, "not json")
+    posted = Captured("slack", "POST", "", {}, {"content-type": "application/json"}, '{"text": "New User: a@b"}')
+    other = Captured("slack", "POST", "", {}, {}, "not json")
     run = auth0_run()
     ok = case_with(("http", {"capture": "slack", "method": "post", "json": {"text": "New User: a@b"}, "count": 1}))
-    assert testcases.check(ok, run, [posted, other]) == []
+    assert check(ok, run, [posted, other]) == []
     wrong = case_with(("http", {"capture": "slack", "json": {"text": "New User: x@y"}}))
-    assert testcases.check(wrong, run, [posted]) == [
+    assert check(wrong, run, [posted]) == [
         'line 10: expected a request to capture \'slack\' with JSON {"text": "New User: x@y"}; '
         'body.text: expected "New User: x@y", got "New User: a@b"\n'
         "capture 'slack' received:\n"
         '  POST / {"text": "New User: a@b"}'
     ]
     nothing = case_with(("http", {"capture": "users", "method": "POST"}))
-    assert testcases.check(nothing, run, [posted]) == [
+    assert check(nothing, run, [posted]) == [
         "line 10: expected a POST request to capture 'users', but nothing was sent to it (api calls: nothing)"
     ]
 
@@ -282,10 +282,10 @@ def test_check__http__matching_request_counted_and_mismatches_explained() -> Non
 
 
 def test_capture_server__scopes_kept_apart__configured_answer_returned() -> None:
-    with testcases.CaptureServer() as server:
+    with CaptureServer() as server:
         first = server.scope()
         second = server.scope({"api": {"status": 503, "body": "later", "content_type": "text/plain"}})
-        url = server.url(first, testcases.CaptureRef("api", "/v1/users"))
+        url = server.url(first, CaptureRef("api", "/v1/users"))
         assert url.startswith("http://127.0.0.1:")
         request = urllib.request.Request(
             url + "?x=1", data=b'{"a": 1}', method="POST", headers={"Content-Type": "application/json"}
@@ -293,7 +293,7 @@ def test_capture_server__scopes_kept_apart__configured_answer_returned() -> None
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200 and response.read() == b"ok"
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(server.url(second, testcases.CaptureRef("api")), timeout=5)
+            urllib.request.urlopen(server.url(second, CaptureRef("api")), timeout=5)
         assert info.value.code == 503
         (got,) = server.received(first)
         assert (got.capture, got.method, got.path, got.query, got.json) == (
@@ -310,12 +310,12 @@ def test_capture_server__scopes_kept_apart__configured_answer_returned() -> None
 
 
 def test_write_junit__failures_skips_and_logs(tmp_path: Path) -> None:
-    passed = testcases.CaseResult(case_with(), "passed", [], auth0_run(logs=[localrun.LogLine("log", "hi")]), 0.01)
-    failed = testcases.CaseResult(case_with(), "failed", ["line 3: expected x\nmore"], None, 0.02)
-    skipped = testcases.CaseResult(case_with(), "skipped", ["not yet"], None, 0.0)
-    report = testcases.StackReport("stacks/s.yaml", "dev", "stacks/s.tests.yaml", [passed, failed, skipped])
+    passed = CaseResult(case_with(), "passed", [], auth0_run(logs=[localrun.LogLine("log", "hi")]), 0.01)
+    failed = CaseResult(case_with(), "failed", ["line 3: expected x\nmore"], None, 0.02)
+    skipped = CaseResult(case_with(), "skipped", ["not yet"], None, 0.0)
+    report = StackReport("stacks/s.yaml", "dev", "stacks/s.tests.yaml", [passed, failed, skipped])
     path = tmp_path / "out" / "junit.xml"
-    testcases.write_junit(str(path), [report], 0.5)
+    write_junit(str(path), [report], 0.5)
     root = ET.parse(path).getroot()
     assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("3", "1", "1")
     suite = root.find("testsuite")
@@ -329,19 +329,19 @@ def test_write_junit__failures_skips_and_logs(tmp_path: Path) -> None:
 
 def test_summary__counts_passed_failed_skipped_deselected() -> None:
     results = [
-        testcases.CaseResult(case_with(), "passed"),
-        testcases.CaseResult(case_with(), "failed"),
-        testcases.CaseResult(case_with(), "skipped", ["why"]),
+        CaseResult(case_with(), "passed"),
+        CaseResult(case_with(), "failed"),
+        CaseResult(case_with(), "skipped", ["why"]),
     ]
-    report = testcases.StackReport("s.yaml", "dev", "s.tests.yaml", results, deselected=2)
-    assert testcases.summary([report], 1.234) == "1 passed, 1 failed, 1 skipped, 2 deselected in 1.23s"
-    assert testcases.summary([], 0.1, errors=1) == "0 passed, 0 failed, 1 error in 0.10s"
+    report = StackReport("s.yaml", "dev", "s.tests.yaml", results, deselected=2)
+    assert summary([report], 1.234) == "1 passed, 1 failed, 1 skipped, 2 deselected in 1.23s"
+    assert summary([], 0.1, errors=1) == "0 passed, 0 failed, 1 error in 0.10s"
 
 
 @needs_node
 def test_run_stack_tests__for_the_demo__echoes_lines_and_summary() -> None:
     lines: list[str] = []
     repo = Path(__file__).resolve().parents[2]
-    assert testcases.run_stack_tests(str(repo / "stacks" / "example.yaml"), "sandbox", lines.append) is True
+    assert run_stack_tests(str(repo / "stacks" / "example.yaml"), "sandbox", lines.append) is True
     assert sum(line.startswith("PASSED ") for line in lines) == 6
     assert lines[-1].startswith("6 passed, 0 failed in ")
