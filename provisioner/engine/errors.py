@@ -1,4 +1,5 @@
 """The hookctl error tree.
+Engine: the core every layer raises from.
 
 Every error hookctl raises on purpose is a ``HookctlError``. Each class owns
 its message; the CLI prints ``Error: <message>`` (plus ``Hint: …`` when there
@@ -129,3 +130,10 @@ class LimitError(HookctlError):
             f"{where}: the plan would exceed {len(self.problems)} service limit(s); nothing was written:\n{lines}",
             hint="Remove what each line says from the stack (or from the live systems), then plan again.",
         )
+
+
+class SecretUnavailable(Exception):
+    """A secret's source has no usable value; the message names the source, never a value.
+
+    Raised by the secrets stage's readers and turned into an ``InputError`` naming file and line.
+    """

@@ -1,8 +1,9 @@
-"""Secrets stage: secret references → values, wrapped so they cannot be printed.
+"""Secret references → values, wrapped so they cannot be printed.
+Engine: stage 3 of the pipeline (secrets).
 
 Input: ``SecretRef`` (env, file, AWS Secrets Manager, SSM). Output: ``Secret``
 whose ``repr``/``str`` is ``****``. I/O: environment, local files, and AWS
-(Secrets Manager / SSM, through boto3) for the remote sources.
+(Secrets Manager / SSM, through boto3 in ``secrets_aws``) for the remote sources.
 
 Values never leave this module except through ``Secret.reveal()``, which only
 the executor calls when it hands a value to a provider. Comparisons use a
@@ -17,13 +18,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, SecretUnavailable
 from .model import SecretRef
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
@@ -127,7 +127,7 @@ class SecretResolver:
         try:
             if ref.source in ("env", "file"):
                 self._fetch(ref)
-        except _Missing as exc:
+        except SecretUnavailable as exc:
             return Problem(ref.origin.file, ref.origin.line, ref.origin.field, str(exc))
         return None
 
@@ -138,7 +138,7 @@ class SecretResolver:
         for ref in refs:
             try:
                 values[(ref.origin.field, ref.name)] = self.resolve(ref)
-            except _Missing as exc:
+            except SecretUnavailable as exc:
                 problems.append(Problem(ref.origin.file, ref.origin.line, ref.origin.field, str(exc)))
         if problems:
             raise InputError(problems, hint="A secret's source must exist when you plan or apply.")
@@ -148,7 +148,7 @@ class SecretResolver:
         if ref.source == "env":
             value = self.environ.get(ref.locator)
             if value is None or value == "":
-                raise _Missing(f"environment variable {ref.locator} is not set")
+                raise SecretUnavailable(f"environment variable {ref.locator} is not set")
             return value
         if ref.source == "file":
             path = ref.locator if os.path.isabs(ref.locator) else os.path.join(self.base_dir, ref.locator)
@@ -156,68 +156,23 @@ class SecretResolver:
                 with open(path, "rb") as fh:
                     data = fh.read(MAX_SECRET_FILE_BYTES + 1)
             except OSError as exc:
-                raise _Missing(f"cannot read secret file {ref.locator}: {exc.strerror}") from None
+                raise SecretUnavailable(f"cannot read secret file {ref.locator}: {exc.strerror}") from None
             if len(data) > MAX_SECRET_FILE_BYTES:
-                raise _Missing(f"secret file {ref.locator} is larger than 64 KiB")
+                raise SecretUnavailable(f"secret file {ref.locator} is larger than 64 KiB")
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 # Position only: the bytes around it are the secret.
                 where = f"invalid byte at offset {exc.start}"
-                raise _Missing(f"secret file {ref.locator} is not UTF-8 text ({where})") from None
+                raise SecretUnavailable(f"secret file {ref.locator} is not UTF-8 text ({where})") from None
             return text.rstrip("\n")
         if self.aws_fetcher is None:
+            from .secrets_aws import aws_fetcher  # deferred: boto3 only for remote sources
+
             self.aws_fetcher = aws_fetcher(self.region)
         try:
             return self.aws_fetcher(ref)
-        except _Missing:
+        except SecretUnavailable:
             raise
         except Exception as exc:  # SDK errors carry no secret values; keep only their class and code
-            raise _Missing(f"cannot read {ref.describe()}: {_aws_reason(exc)}") from None
-
-
-class _Missing(Exception):
-    pass
-
-
-def _aws_reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code", "")
-        return f"{code or type(exc).__name__}"
-    return type(exc).__name__
-
-
-def aws_fetcher(region: str | None = None) -> Fetcher:
-    """Reads Secrets Manager / SSM through boto3's standard credential chain (in ``region`` if given)."""
-
-    clients: dict[str, Any] = {}
-
-    def client(name: Any) -> Any:
-        if name not in clients:
-            import boto3  # deferred: keeps start-up fast for commands that need no AWS
-
-            clients[name] = boto3.client(name, region_name=region) if region else boto3.client(name)
-        return clients[name]
-
-    def fetch(ref: SecretRef) -> str:
-        if ref.source == "secretsmanager":
-            answer = client("secretsmanager").get_secret_value(SecretId=ref.locator)
-            text = answer.get("SecretString")
-            if text is None:
-                raise _Missing(f"{ref.describe()} holds binary data; hookctl needs a string")
-            if ref.key is None:
-                return str(text)
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise _Missing(f"{ref.describe()}: the secret is not JSON, so it has no key {ref.key!r}") from None
-            if not isinstance(data, dict) or ref.key not in data:
-                raise _Missing(f"{ref.describe()}: no key {ref.key!r} in the secret")
-            return str(data[ref.key])
-        if ref.source == "ssm":
-            answer = client("ssm").get_parameter(Name=ref.locator, WithDecryption=True)
-            return str(answer["Parameter"]["Value"])
-        raise _Missing(f"unknown secret source {ref.source!r}")
-
-    return fetch
+            raise SecretUnavailable(f"cannot read {ref.describe()}: {type(exc).__name__}") from None
