@@ -1,4 +1,5 @@
 """What the platforms offer: Auth0 triggers and runtimes, Cognito trigger keys and Lambda runtimes.
+Engine: reference data every stage checks against.
 
 Pure data; no I/O. Validation uses it to reject a trigger or runtime the
 platform does not have before any API is called. Trigger *versions* are not

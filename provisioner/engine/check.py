@@ -1,4 +1,5 @@
 """Check stage: rendered handlers → syntax and export problems, before anything is packaged.
+Engine: validate's and plan's handler check, between render and package.
 
 A template that renders ``const X = ""https://x"";`` would otherwise fail only at
 Auth0's build or at Lambda's first invocation. Here every rendered handler is

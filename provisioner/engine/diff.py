@@ -1,4 +1,5 @@
 """Diff stage: desired vs live normalised documents → per-resource changes.
+Engine: stage 6 of the pipeline (diff).
 
 No I/O. Providers normalise both sides into the same shape first (API
 defaults applied, ``None`` dropped, order-free lists sorted, secret values

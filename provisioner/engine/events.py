@@ -1,4 +1,5 @@
 """Sample trigger events: what Amazon Cognito and Auth0 hand a handler.
+Engine: reference data for the handler check and for local runs.
 
 Pure data; no I/O. ``hookctl event`` prints these, ``hookctl invoke`` and
 ``hookctl test`` start from them (a test case merges its overrides onto one).

@@ -1,4 +1,5 @@
 """Apply stage: run a ``Plan``'s operations against provider clients, as a dependency graph.
+Engine: stage 8 of the pipeline (apply).
 
 Runs up to ``parallelism`` operations at once, each as soon as its dependencies have finished
 (one that only waits gives its place to the next meanwhile);

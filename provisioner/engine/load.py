@@ -1,9 +1,15 @@
 """Load stage: a stack file + an environment name → a validated, frozen ``Stack``.
+Engine: stage 1 of the pipeline (load).
 
 Reads the stack file and nothing else (no templates, no secrets, no remote
 calls). Every problem is collected, not just the first, and reported as
 ``file:line: field: message`` with a suggestion for misspelled keys. The
 YAML parser is ruamel.yaml in round-trip mode because it keeps line numbers.
+
+Why one module: it is one pass over one document. Every check (keys, names, triggers, runtimes,
+secrets, dependencies, ``${VAR}`` substitution, environment inheritance) walks the same
+position-keeping YAML nodes and reports into the same problem list, in file order, so that one run
+shows every problem at once; split by section, each part would need that walker and list passed in.
 """
 
 from __future__ import annotations

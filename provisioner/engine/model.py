@@ -1,4 +1,5 @@
 """The validated stack: frozen dataclasses produced by ``load`` for one environment.
+Engine: the core data every stage passes on.
 
 No I/O here. Every node remembers where it came from (``Origin``) so later
 stages (rendering, secret resolution) can still report ``file:line: field``.

@@ -1,4 +1,5 @@
 """Writers: a ``Plan`` as terminal text, JSON or Markdown. No I/O beyond returning text.
+Engine: how a plan is shown (plan, show, the pull-request comment).
 
 Terminal output follows Terraform's idiom (``+`` create, ``~`` update,
 ``-`` delete, ``-/+`` replace) with field-level changes and a unified diff of

@@ -1,4 +1,5 @@
 """Package stage: rendered handler source + dependencies → an artifact.
+Engine: stage 4 of the pipeline (package).
 
 Input: a stack entry (``Action`` or ``Function``) and its ``Rendered`` source.
 Output: an ``Auth0Artifact`` (code and dependency list; Auth0 builds it) or a

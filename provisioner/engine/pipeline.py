@@ -1,4 +1,5 @@
 """The whole pipeline on one screen.
+Engine: runs the stages load → render → secrets → package → read → diff → plan → apply.
 
     load      stack file + environment      → Stack            (stack file only)
     render    Stack entries                 → handler source   (templates)

@@ -1,4 +1,5 @@
 """Plan stage: resource changes → an ordered ``Plan`` of frozen operations.
+Engine: stage 7 of the pipeline (plan).
 
 No I/O. A plan is data: each ``Operation`` names a method on a provider
 client, its parameters, a human description and what it depends on. Values

@@ -1,4 +1,5 @@
 """Progress of an apply whose operations run concurrently.
+Engine: what the apply stage reports while operations run and wait.
 
 The executor tells a ``Reporter`` when an operation starts and ends; a provider
 client that waits (an Auth0 build, a Lambda function becoming Active) says what

@@ -1,4 +1,5 @@
 """Render stage: a stack entry (action or function) → handler source code.
+Engine: stage 2 of the pipeline (render).
 
 Reads templates only, from the search path (``search_path``): the stack's
 ``template_path:`` folders, a stack-local ``templates/`` folder beside the stack

@@ -1,4 +1,5 @@
 """JSON Schemas (draft 2020-12) for stack files and test-case files, for editors and linters.
+Engine: the stack file's contract, for `hookctl schema` and schema/.
 
 Pure data built from the same tables the loaders check against (``catalog``, the loaders' key
 lists), so the schema cannot drift from hookctl: ``hookctl schema`` prints them and the copies

@@ -1,4 +1,5 @@
 """State: what hookctl cannot read back live, per stack and environment.
+Engine: the state the plan reads and the apply stage records, kept in a local folder.
 
 Holds the managed resources (ids, ARNs), per secret a digest keyed with the
 state's own random key and the last seen ``updated_at`` — never a value. The

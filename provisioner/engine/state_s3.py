@@ -1,4 +1,5 @@
 """Remote state on S3, locked by S3 conditional writes (no lock table, no extra database).
+Engine: the state backend on S3 (with secrets_aws, the engine modules that import boto3).
 
 Layout under ``s3://<bucket>/<prefix>/``::
 

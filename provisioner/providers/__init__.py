@@ -1,4 +1,6 @@
-"""Provider clients: thin, typed wrappers around the Auth0 and AWS SDKs, and the factory that picks them."""
+"""Provider clients: thin, typed wrappers around the Auth0 and AWS SDKs, and the factory that picks them.
+Providers: the registry that picks a stack environment's providers.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The one interface every provider implements.
+Providers: the interface between the engine and each provider.
 
 A provider turns the stack into normalised desired documents, reads the live
 system into the same shape (read-only), and turns the resulting changes into

@@ -1,4 +1,5 @@
 """An in-memory (optionally file-backed) fake provider for engine tests and dry demos.
+Providers: a test double for the engine's tests.
 
 It speaks the same ``Provider`` interface as the Auth0 and Cognito providers,
 with a deliberately simple model: one document per address, written whole.

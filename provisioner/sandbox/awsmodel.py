@@ -1,4 +1,5 @@
 """Real AWS behaviours moto skips, modelled in a layer in front of it (sandbox, tests and bench).
+Sandbox: AWS's delays and refusals in front of moto.
 
 moto answers at once and accepts requests AWS refuses. ``BehaviourLayer`` wraps
 moto's WSGI application in the same process and, for the calls hookctl makes,

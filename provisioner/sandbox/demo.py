@@ -1,4 +1,5 @@
 """``hookctl demo``: the one-command tour behind ``make demo``.
+Sandbox: the tour of plan, apply and re-plan against the sandbox.
 
 Starts the sandbox in-process on 127.0.0.1, then plans the example stack
 (everything to create), applies it, plans again (no changes), changes one

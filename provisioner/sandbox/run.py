@@ -1,4 +1,5 @@
 """The local sandbox: an emulated Auth0 tenant and a moto AWS endpoint, on 127.0.0.1 only.
+Sandbox: the runner behind `hookctl sandbox` and `make demo`.
 
 ``Sandbox.start()`` brings up the project's Auth0 Management API emulator
 (HTTPS with a throwaway CA) and moto's server, seeds a Cognito user pool that

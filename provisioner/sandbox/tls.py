@@ -1,4 +1,5 @@
 """Throwaway TLS material for the local sandbox.
+Sandbox: the emulator's certificate authority and certificate.
 
 The Auth0 emulator must speak HTTPS: ``auth0-python`` builds every URL as
 ``https://{domain}/...`` and there is no switch to plain HTTP. This module makes
