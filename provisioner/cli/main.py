@@ -824,7 +824,7 @@ def schema(kind: str) -> None:
     editor with the YAML language server, start a stack file with:
       # yaml-language-server: $schema=../schema/stack.schema.json
     """
-    from ..engine.schema import render
+    from ..local.schema import render
 
     click.echo(render(kind), nl=False)
 

@@ -12,8 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from provisioner.engine import schema
 from provisioner.local import cases as testcases
+from provisioner.local import schema
 from tests.conftest import REPO
 
 CORPUS = REPO / "tests" / "badinput" / "corpus"
