@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from provisioner.engine.pipeline import Options, apply_plan, compute_plan
 from provisioner.engine.secrets import SecretResolver
-from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.providers.auth0.client import Auth0Client
+from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
 TRIGGERS = [

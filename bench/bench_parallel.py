@@ -35,7 +35,8 @@ from bench_auth0 import HANDLERS, TRIGGERS, write_stack  # noqa: E402
 
 from provisioner.engine.pipeline import Options, apply_plan, compute_plan  # noqa: E402
 from provisioner.engine.secrets import SecretResolver  # noqa: E402
-from provisioner.providers.auth0.client import Auth0Client, Auth0Provider  # noqa: E402
+from provisioner.providers.auth0.client import Auth0Client  # noqa: E402
+from provisioner.providers.auth0.provider import Auth0Provider  # noqa: E402
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig  # noqa: E402
 
 TRIGGER_COUNT = 5

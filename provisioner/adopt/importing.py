@@ -61,7 +61,7 @@ from ..engine.model import Stack
 from ..engine.plan import CREATE, UPDATE, Plan, ResourceChange
 from ..engine.render import render_all
 from ..engine.state import Backend, LockInfo, State
-from ..providers.auth0.client import (
+from ..providers.auth0.plan import (
     MARKER_RE,
     SECRET_UNKNOWN,
     LiveAction,

@@ -700,7 +700,7 @@ def rollback(
 
     from ..engine.load import load_stack
     from ..engine.pipeline import backend_for
-    from ..providers.auth0.client import Auth0Provider, prepare_rollback, rollback_action
+    from ..providers.auth0.provider import Auth0Provider, prepare_rollback, rollback_action
 
     stack = load_stack(pick_stack(stack_path), environment)
     client = Auth0Provider.from_environment(stack).client()

@@ -27,7 +27,7 @@ def providers_for(stack: Stack) -> list[Provider]:
     # A pruning stack (and destroy, which plans an empty pruning stack) still reads a target
     # it declares, so what it owns there can be removed.
     if stack.actions or (stack.prune and stack.environment.auth0 is not None):
-        from .auth0.client import Auth0Provider
+        from .auth0.provider import Auth0Provider
 
         providers.append(Auth0Provider.from_environment(stack))
     if stack.functions or (stack.prune and stack.environment.cognito is not None):

@@ -32,7 +32,8 @@ from provisioner.adopt.importing import (
 from provisioner.engine.model import Stack
 from provisioner.engine.pipeline import Options, Planned, compute_plan
 from provisioner.engine.secrets import SecretResolver
-from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.providers.auth0.client import Auth0Client
+from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.providers.base import Provider
 from provisioner.providers.cognito.client import CognitoProvider, LambdaCognitoClient
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig

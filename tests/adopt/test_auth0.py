@@ -19,7 +19,7 @@ from provisioner.adopt.importing import (
 )
 from provisioner.engine.errors import OwnershipError
 from provisioner.engine.load import load_stack
-from provisioner.providers.auth0.client import marker, owned_names
+from provisioner.providers.auth0.plan import marker, owned_names
 
 from .conftest import Live
 

@@ -24,7 +24,7 @@ from provisioner.adopt.importing import (
 from provisioner.engine.errors import HookctlError
 from provisioner.engine.load import load_stack
 from provisioner.engine.plan import CREATE, UPDATE, FieldChange, Plan, ResourceChange
-from provisioner.providers.auth0.client import SECRET_UNKNOWN, LiveAction, TriggerInfo, marker
+from provisioner.providers.auth0.plan import SECRET_UNKNOWN, LiveAction, TriggerInfo, marker
 
 ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 

@@ -17,7 +17,8 @@ import pytest
 
 from provisioner.engine.pipeline import Options, Planned, apply_plan, compute_plan
 from provisioner.engine.secrets import SecretResolver
-from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.providers.auth0.client import Auth0Client
+from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ from provisioner.engine.errors import ApplyError
 from provisioner.engine.load import load_stack
 from provisioner.engine.plan import DELETE, UPDATE
 from provisioner.engine.render import Renderer
-from provisioner.providers.auth0.client import marker, merge_bindings
+from provisioner.providers.auth0.plan import marker, merge_bindings
 from provisioner.sandbox.auth0.server import FaultRule
 
 from .conftest import SLACK_URL, Harness
@@ -231,7 +231,7 @@ def test_rollback__redeploys_previous_version_as_draft_too_and_plan_shows_an_upd
     h: Harness,
 ) -> None:
     from provisioner.engine import output
-    from provisioner.providers.auth0.client import prepare_rollback, rollback_action
+    from provisioner.providers.auth0.provider import prepare_rollback, rollback_action
 
     h.apply()
     first_code = h.action("deny-tls-fingerprints").code
@@ -259,7 +259,7 @@ def test_rollback__redeploys_previous_version_as_draft_too_and_plan_shows_an_upd
 
 def test_rollback__action_the_stack_does_not_own__refused(h: Harness) -> None:
     from provisioner.engine.errors import HookctlError
-    from provisioner.providers.auth0.client import prepare_rollback
+    from provisioner.providers.auth0.provider import prepare_rollback
 
     theirs = h.emu.tenant.seed_action("someone-elses", "post-user-registration", "exports.x = 1;\n")
     h.emu.tenant.edit_action(theirs.id, code="exports.x = 2;\n")

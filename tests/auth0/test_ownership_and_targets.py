@@ -8,7 +8,7 @@ from provisioner.engine import output
 from provisioner.engine.errors import HookctlError, OwnershipError
 from provisioner.engine.pipeline import apply_plan
 from provisioner.engine.plan import DELETE
-from provisioner.providers.auth0.client import marker
+from provisioner.providers.auth0.plan import marker
 
 from .conftest import Harness
 

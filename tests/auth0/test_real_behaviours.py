@@ -11,7 +11,7 @@ import pytest
 
 from provisioner.engine.errors import InputError
 from provisioner.engine.load import load_stack
-from provisioner.providers.auth0.client import version_key
+from provisioner.providers.auth0.plan import version_key
 from provisioner.sandbox.auth0.server import (
     DEFAULT_TRIGGERS,
     Auth0Emulator,
@@ -295,7 +295,7 @@ def test_build_errors__read_from_a_failed_version_through_the_api(h: Harness) ->
     from auth0.management import ManagementClient
     from auth0.management.types import ActionTrigger
 
-    from provisioner.providers.auth0.client import build_failure
+    from provisioner.providers.auth0.plan import build_failure
 
     mgmt = ManagementClient(domain=h.emu.domain, token=h.emu.issue_token())
     created = mgmt.actions.create(

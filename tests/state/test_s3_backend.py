@@ -32,7 +32,8 @@ from provisioner.engine.pipeline import Options, apply_plan, compute_plan
 from provisioner.engine.secrets import SecretResolver
 from provisioner.engine.state import LocalBackend, LockInfo, State
 from provisioner.engine.state_s3 import S3Backend, StateConflictError, backend_from_url, list_states
-from provisioner.providers.auth0.client import Auth0Client, Auth0Provider
+from provisioner.providers.auth0.client import Auth0Client
+from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.providers.base import Provider
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 from tests.conftest import REPO
