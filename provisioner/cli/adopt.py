@@ -1,9 +1,10 @@
 """``hookctl import`` and ``hookctl adopt``: bring an existing setup under management.
+CLI: the adopt commands (import adopt).
 
 Commands only: options are parsed here; the work is in ``provisioner.adopt.importing``
 (read → import → files → adopt). The commands are plain click commands,
-registered on the ``hookctl`` group in ``cli.py``; like ``cli_local`` they
-reach the group's settings through ``ctx.obj`` rather than importing ``cli``.
+registered on the ``hookctl`` group in ``cli/main.py``; like ``cli/local.py`` they
+reach the group's settings through ``ctx.obj``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 
 from ..engine import catalog
 from ..engine.errors import AbortedError, HookctlError
-from .options import env_option, stack_option
+from .options import env_option, pick_stack, stack_option
 
 
 def _adopt_and_report(ctx: click.Context, stack_path: str, environment: str | None, auto_approve: bool) -> None:
@@ -211,6 +212,4 @@ def adopt_command(ctx: click.Context, stack_path: str | None, environment: str |
     same handler and its build marker. Refuses, writing nothing, if the plan
     would change anything else (use plan/apply for real changes).
     """
-    from .main import pick_stack
-
     _adopt_and_report(ctx, pick_stack(stack_path), environment, auto_approve)

@@ -1,12 +1,12 @@
 """``hookctl invoke``, ``hookctl test`` and ``hookctl event``: run handlers locally.
-CLI: the local-run commands.
+CLI: the local-run commands (invoke test event).
 
 Commands only: options are parsed here and the work is done by
 ``provisioner.local.run`` (one run), ``provisioner.local.suite`` (a stack's
 test cases: ``cases`` loads them, ``checks`` checks each run, ``report``
 writes the results) and ``provisioner.engine.events`` (sample events). The
 commands are plain click commands, registered on the ``hookctl`` group in
-``cli.py``.
+``cli/main.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from ..engine.errors import HookctlError, InputError, Problem
-from .options import env_option, stack_option, stack_paths_option
+from .options import env_option, pick_stack, stack_option, stack_paths_option
 
 F = Callable[..., Any]
 
@@ -154,7 +154,6 @@ def invoke(
     """
     from ..engine.load import load_stack
     from ..local import run as localrun
-    from .main import pick_stack
 
     stack = load_stack(pick_stack(stack_path), environment)
     entry = localrun.find_entry(stack, name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import inspect
 import os
 import re
 import subprocess
@@ -425,6 +426,54 @@ def check_fresh(saved: Plan, current: Planned) -> None:
             + "; nothing was applied",
             hint="Run plan again to review the new value's effect.",
         )
+
+
+def check_operations(path: str, saved: Plan, planned: Planned) -> None:
+    """Refuse a saved plan that names a provider, method or parameter its client does not offer, or
+    that puts a secret anywhere but the one parameter its operation sends secrets in, for the resource
+    the operation writes, before the first operation runs. (Whether a secret's value changed since
+    the plan is the executor's check, made for every secret before anything is written.)"""
+    hint = "Plan again; a saved plan is applied only as it was made."
+    by_name = {p.name: p for p in planned.providers}
+    for i, op in enumerate(saved.operations):
+        where = f"operations[{i}]"
+        provider = by_name.get(op.provider)
+        if provider is None:
+            problem = Problem(path, None, f"{where}.provider", f"no provider {op.provider!r} in this environment")
+            raise InputError([problem], hint=hint)
+        client = provider.client()
+        if op.method not in type(client).OPERATIONS:
+            problem = Problem(path, None, f"{where}.method", f"{op.provider} offers no operation {op.method!r}")
+            raise InputError([problem], hint=hint)
+        allowed = type(client).SECRET_PARAMS.get(op.method)
+        for place, address, name in _secret_places(op):
+            if allowed is None or not place.startswith(f"params.{allowed}") or address != op.address:
+                problem = Problem(path, None, f"{where}.{place}", f"secret {name} of {address} does not go here")
+                raise InputError([problem], hint=hint)
+        try:
+            inspect.signature(getattr(client, op.method)).bind(**op.params)
+        except TypeError as exc:
+            problem = Problem(path, None, f"{where}.params", f"do not fit {op.provider} {op.method}: {exc}")
+            raise InputError([problem], hint=hint) from None
+
+
+def _secret_places(op: Operation) -> list[tuple[str, str, str]]:
+    """Every secret placeholder of an operation: (path, secret's address, name)."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, planlib.SecretValue):
+            found.append((where, value.address, value.name))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, f"{where}[{index}]")
+
+    walk(op.params, "params")
+    walk(op.record, "record")
+    return found
 
 
 def check_same(saved: Plan, now: Plan) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
-from provisioner.cli.main import cli, colour_wanted, hoist_global_options
+from provisioner.cli.main import cli, hoist_global_options
+from provisioner.cli.options import colour_wanted
 from provisioner.engine.plan import FieldChange, Plan, ResourceChange, plan_to_json
 
 from .helpers import Result, run
@@ -163,3 +164,37 @@ def test_environments__json_lists_every_stack_with_its_path(stack_dir: Path) -> 
         ("stacks/two.yaml", "a"),
         ("stacks/two.yaml", "b"),
     ]
+
+
+def test_cli_modules__import_one_way_and_never_main() -> None:
+    """cli/main.py registers the commands of stack, local, adopt and sandbox; those import only options
+    (and the rest of provisioner), never main or each other, so there is no cycle."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "provisioner"
+    command_modules = {"stack", "local", "adopt", "sandbox"}
+    wrong: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        module = path.relative_to(package.parent).with_suffix("").as_posix().replace("/", ".")
+        if module == "provisioner.cli.main":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = module.rsplit(".", node.level)[0] if node.level else ""
+                target = ".".join(p for p in (base, node.module or "") if p)
+                names = [f"{target}.{a.name}" for a in node.names] + [target]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name == "provisioner.cli.main":
+                    wrong.append(f"{module} imports provisioner.cli.main")
+                if module.startswith("provisioner.cli.") and name.startswith("provisioner.cli."):
+                    imported = name.split(".")[2]
+                    mine = module.split(".")[2]
+                    if imported in command_modules and imported != mine:
+                        wrong.append(f"{module} imports provisioner.cli.{imported}")
+                    if mine == "options" and imported in command_modules:
+                        wrong.append(f"{module} imports provisioner.cli.{imported}")
+    assert wrong == []
