@@ -1,10 +1,10 @@
 """``hookctl import`` and ``hookctl adopt``: bring an existing setup under management.
 CLI: the adopt commands (import adopt).
 
-Commands only: options are parsed here; the work is in ``provisioner.adopt.importing``
-(read → import → files → adopt). The commands are plain click commands,
-registered on the ``hookctl`` group in ``cli/main.py``; like ``cli/local.py`` they
-reach the group's settings through ``ctx.obj``.
+Commands only: options are parsed here; the work is in ``provisioner.adopt`` (read and
+write: ``importing``; import and files: ``stackfile``; adopt: ``adoption``). The commands
+are plain click commands, registered on the ``hookctl`` group in ``cli/main.py``; like
+``cli/local.py`` they reach the group's settings through ``ctx.obj``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .options import env_option, pick_stack, stack_option
 
 
 def _adopt_and_report(ctx: click.Context, stack_path: str, environment: str | None, auto_approve: bool) -> None:
-    from ..adopt.importing import Adoption, adopt, adoption_text
+    from ..adopt.adoption import Adoption, adopt, adoption_text
     from ..providers import providers_for
 
     rt = ctx.obj
@@ -113,7 +113,8 @@ def import_command(
       hookctl import -e prod --auth0 --name login
       hookctl import -e prod --pool main=eu-west-1_AbC123 --select 'app-prod-*' --name app
     """
-    from ..adopt.importing import Selection, import_live, missing_env, parse_pools, write_import
+    from ..adopt.importing import missing_env, parse_pools, write_import
+    from ..adopt.stackfile import Selection, import_live
 
     rt = ctx.obj
     if not environment:

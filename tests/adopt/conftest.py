@@ -22,13 +22,8 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from provisioner.adopt.importing import (
-    Auth0Snapshot,
-    CognitoSnapshot,
-    Selection,
-    read_auth0,
-    read_cognito,
-)
+from provisioner.adopt.importing import read_auth0, read_cognito
+from provisioner.adopt.stackfile import Auth0Snapshot, CognitoSnapshot, Selection
 from provisioner.engine.model import Stack
 from provisioner.engine.pipeline import Options, Planned, compute_plan
 from provisioner.engine.secrets import SecretResolver

@@ -6,17 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.adopt.importing import (
-    Adoption,
-    NotAdoptable,
-    NotImportable,
-    Selection,
-    adopt,
-    adoption_text,
-    import_live,
-    missing_env,
-    write_import,
-)
+from provisioner.adopt.adoption import Adoption, NotAdoptable, adopt, adoption_text
+from provisioner.adopt.importing import missing_env, write_import
+from provisioner.adopt.stackfile import NotImportable, Selection, import_live
 from provisioner.engine.errors import OwnershipError
 from provisioner.engine.load import load_stack
 from provisioner.providers.auth0.plan import marker, owned_names

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioner.adopt.importing import (
+from provisioner.adopt.adoption import check_adoption
+from provisioner.adopt.importing import parse_pools
+from provisioner.adopt.stackfile import (
     NotImportable,
     Selection,
     _Refused,
-    check_adoption,
     handler_source,
     import_live,
     looks_secret,
-    parse_pools,
     template_text,
 )
 from provisioner.engine.errors import HookctlError
@@ -137,7 +137,7 @@ def _action(name: str, code: str = "exports.x = 1;\n", **changes: object) -> Liv
 
 
 def _snapshot(*actions: LiveAction) -> object:
-    from provisioner.adopt.importing import Auth0Snapshot
+    from provisioner.adopt.stackfile import Auth0Snapshot
 
     return Auth0Snapshot(
         "tenant.example", {"post-login": TriggerInfo("post-login", "v3", "trigger-bound")}, tuple(actions), {}
@@ -177,12 +177,8 @@ def test_written_stack__loads_with_environment_values_as_strings(tmp_path: objec
     """A value YAML would read as a number or boolean stays a string."""
     from pathlib import Path
 
-    from provisioner.adopt.importing import (
-        Imported,
-        ImportedFunction,
-        ImportedTrigger,
-        write_import,
-    )
+    from provisioner.adopt.importing import write_import
+    from provisioner.adopt.stackfile import Imported, ImportedFunction, ImportedTrigger
 
     fn = ImportedFunction(
         "f",

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from provisioner.adopt.importing import looks_secret
+from provisioner.adopt.stackfile import looks_secret
 from tests.aws.world import REGION, World, function_arn
 
 from .harness import CANARY, PullRequest
