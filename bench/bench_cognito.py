@@ -40,7 +40,7 @@ from provisioner.engine.pipeline import Options, apply_plan, compute_plan, packa
 from provisioner.engine.render import render_all
 from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.base import Provider
-from provisioner.providers.cognito.client import CognitoProvider
+from provisioner.providers.cognito.provider import CognitoProvider
 from provisioner.sandbox.awsmodel import BEHAVIOURS, AwsBehaviours, ModelledMotoServer
 from provisioner.sandbox.run import quiet_moto_logs
 

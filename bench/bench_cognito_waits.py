@@ -29,7 +29,7 @@ from provisioner.engine.model import Stack
 from provisioner.engine.pipeline import Options, apply_plan, compute_plan
 from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.base import Provider
-from provisioner.providers.cognito.client import CognitoProvider
+from provisioner.providers.cognito.provider import CognitoProvider
 from provisioner.sandbox.awsmodel import AwsBehaviours, ModelledMotoServer
 from provisioner.sandbox.run import quiet_moto_logs
 

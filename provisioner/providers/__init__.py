@@ -31,7 +31,7 @@ def providers_for(stack: Stack) -> list[Provider]:
 
         providers.append(Auth0Provider.from_environment(stack))
     if stack.functions or (stack.prune and stack.environment.cognito is not None):
-        from .cognito.client import CognitoProvider
+        from .cognito.provider import CognitoProvider
 
         providers.append(CognitoProvider.from_environment(stack))
     return providers

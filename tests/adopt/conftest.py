@@ -30,7 +30,8 @@ from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.auth0.client import Auth0Client
 from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.providers.base import Provider
-from provisioner.providers.cognito.client import CognitoProvider, LambdaCognitoClient
+from provisioner.providers.cognito.client import LambdaCognitoClient
+from provisioner.providers.cognito.provider import CognitoProvider
 from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
 
 REGION = "eu-west-1"

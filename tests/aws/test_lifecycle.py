@@ -11,7 +11,7 @@ import pytest
 from provisioner.engine.errors import HookctlError
 from provisioner.engine.load import load_stack
 from provisioner.engine.plan import CREATE, DELETE, UPDATE
-from provisioner.providers.cognito.client import CognitoProvider
+from provisioner.providers.cognito.provider import CognitoProvider
 
 from .world import World, function_arn
 

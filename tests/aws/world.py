@@ -17,7 +17,7 @@ from provisioner.engine.model import Stack
 from provisioner.engine.pipeline import Options, Planned, apply_plan, compute_plan
 from provisioner.engine.plan import plan_to_json
 from provisioner.providers.base import Provider
-from provisioner.providers.cognito.client import CognitoProvider
+from provisioner.providers.cognito.provider import CognitoProvider
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
