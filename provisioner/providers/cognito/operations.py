@@ -8,7 +8,6 @@ role's ARN, a new function's ARN). Documents and names come from ``plan.py``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +26,6 @@ from .plan import (
     statement_id,
     with_marker,
 )
-
-
-def portable_path(path: str) -> str:
-    """A build's path as a saved plan records it: relative to the working directory when inside it,
-    so a plan made in one checkout applies in another checkout of the same repository (the build is
-    content-addressed, and the client checks its CodeSha256 before uploading)."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive
-        return path
-    return path if relative.startswith("..") else relative
 
 
 @dataclass
@@ -62,6 +50,8 @@ class OperationPlanner:
     live: Mapping[str, Resource]
     artifacts: Mapping[str, Any]
     pools: Mapping[str, PoolView]
+    # Each build's path as the saved plan records it (by function address): see provider.portable_path.
+    zip_paths: Mapping[str, str]
     ids: _Ids = field(default_factory=_Ids)
 
     def plan(self, changes: list[ResourceChange]) -> list[Operation]:
@@ -180,7 +170,7 @@ class OperationPlanner:
                     {
                         "address": change.address,
                         "name": name,
-                        "zip_path": portable_path(artifact.zip_path),
+                        "zip_path": self.zip_paths[change.address],
                         "code_sha256": artifact.code_sha256,
                         "runtime": doc["runtime"],
                         "handler": doc["handler"],
@@ -210,7 +200,7 @@ class OperationPlanner:
                     {
                         "address": change.address,
                         "name": name,
-                        "zip_path": portable_path(artifact.zip_path),
+                        "zip_path": self.zip_paths[change.address],
                         "code_sha256": artifact.code_sha256,
                         "architecture": doc["architecture"],
                     },

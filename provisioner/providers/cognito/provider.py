@@ -4,8 +4,9 @@ Provider cognito: the provider (from the environment, read through client.py, pl
 ``CognitoProvider`` reads the live systems through ``LambdaCognitoClient``
 into the normalised documents of ``plan.py``, builds the desired documents,
 and turns the differ's changes into operations with ``operations.py``. Its
-only I/O besides the client is reading a build's handler source (from the
-zip, or this machine's build cache) to show code diffs.
+only I/O besides the client is local: reading a build's handler source (from
+the zip, or this machine's build cache) to show code diffs, and the working
+directory a saved plan's build paths are relative to.
 
 Calls a plan makes (the read budget), for F functions declared, P pools:
 
@@ -47,6 +48,7 @@ from ...engine import catalog
 from ...engine.diff import Resource
 from ...engine.errors import HookctlError, InputError, Problem, ProviderError
 from ...engine.model import Function, Stack
+from ...engine.package import LambdaArtifact
 from ...engine.plan import Operation, ResourceChange
 from ...engine.secrets import secret_hash
 from ..base import Context, Live, Provider
@@ -544,8 +546,25 @@ class CognitoProvider(Provider):
         self, ctx: Context, changes: list[ResourceChange], desired: Mapping[str, Resource], live: Live
     ) -> list[Operation]:
         pools = {name: PoolView.from_fact(name, fact) for name, fact in live.facts["pools"].items()}
-        planner = OperationPlanner(ctx.stack, desired, live.resources, ctx.artifacts, pools)
+        # The artifacts hold the stack's Auth0 builds too: only Lambda zips have a path.
+        zip_paths = {
+            address: portable_path(artifact.zip_path)
+            for address, artifact in ctx.artifacts.items()
+            if isinstance(artifact, LambdaArtifact)
+        }
+        planner = OperationPlanner(ctx.stack, desired, live.resources, ctx.artifacts, pools, zip_paths)
         return planner.plan(skip_covered_deletes(changes, live.resources))
+
+
+def portable_path(path: str) -> str:
+    """A build's path as a saved plan records it: relative to the working directory when inside it,
+    so a plan made in one checkout applies in another checkout of the same repository (the build is
+    content-addressed, and the client checks its CodeSha256 before uploading)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def _handler_source(zip_path: str, handler: str) -> str | None:
