@@ -26,7 +26,8 @@ from provisioner.engine.pipeline import Options, apply_plan, compute_plan
 from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.auth0.client import Auth0Client
 from provisioner.providers.auth0.provider import Auth0Provider
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
 
 TRIGGERS = [
     "post-login",

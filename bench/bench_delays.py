@@ -33,7 +33,8 @@ def _sdk_429_retry(runs: int) -> list[str]:
     import httpx
     from auth0.management import ManagementClient
 
-    from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+    from provisioner.sandbox.auth0.config import EmulatorConfig
+    from provisioner.sandbox.auth0.server import Auth0Emulator
 
     waits: list[float] = []
     real_time = sdk_http.time
@@ -85,7 +86,8 @@ def _sdk_429_retry(runs: int) -> list[str]:
 def _emulator_latency(runs: int) -> list[str]:
     from auth0.management import ManagementClient
 
-    from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+    from provisioner.sandbox.auth0.config import EmulatorConfig
+    from provisioner.sandbox.auth0.server import Auth0Emulator
 
     emulator = Auth0Emulator(EmulatorConfig(latency_seconds=0.05)).start()
     try:

@@ -37,7 +37,8 @@ from provisioner.engine.pipeline import Options, apply_plan, compute_plan  # noq
 from provisioner.engine.secrets import SecretResolver  # noqa: E402
 from provisioner.providers.auth0.client import Auth0Client  # noqa: E402
 from provisioner.providers.auth0.provider import Auth0Provider  # noqa: E402
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig  # noqa: E402
+from provisioner.sandbox.auth0.config import EmulatorConfig  # noqa: E402
+from provisioner.sandbox.auth0.server import Auth0Emulator  # noqa: E402
 
 TRIGGER_COUNT = 5
 RATE = 2.0

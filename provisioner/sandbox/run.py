@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .auth0.server import Auth0Emulator, EmulatorConfig
+from .auth0.config import EmulatorConfig
+from .auth0.server import Auth0Emulator
 from .awsmodel import SETTLE_PATH, AwsBehaviours, ModelledMotoServer
 
 REGION = "us-east-1"

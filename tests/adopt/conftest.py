@@ -32,7 +32,8 @@ from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.providers.base import Provider
 from provisioner.providers.cognito.client import LambdaCognitoClient
 from provisioner.providers.cognito.provider import CognitoProvider
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account

@@ -19,7 +19,8 @@ from provisioner.engine.pipeline import Options, Planned, apply_plan, compute_pl
 from provisioner.engine.secrets import SecretResolver
 from provisioner.providers.auth0.client import Auth0Client
 from provisioner.providers.auth0.provider import Auth0Provider
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
 from tests.conftest import REPO
 
 SLACK_URL = "https://hooks.slack.test/services/T0/B0/very-secret-3c1f"

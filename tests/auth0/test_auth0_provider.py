@@ -12,7 +12,7 @@ from provisioner.engine.load import load_stack
 from provisioner.engine.plan import DELETE, UPDATE
 from provisioner.engine.render import Renderer
 from provisioner.providers.auth0.plan import marker, merge_bindings
-from provisioner.sandbox.auth0.server import FaultRule
+from provisioner.sandbox.auth0.config import FaultRule
 
 from .conftest import SLACK_URL, Harness
 

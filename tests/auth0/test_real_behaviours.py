@@ -12,12 +12,9 @@ import pytest
 from provisioner.engine.errors import InputError
 from provisioner.engine.load import load_stack
 from provisioner.providers.auth0.plan import version_key
-from provisioner.sandbox.auth0.server import (
-    DEFAULT_TRIGGERS,
-    Auth0Emulator,
-    EmulatorConfig,
-    TriggerSpec,
-)
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.model import DEFAULT_TRIGGERS, TriggerSpec
+from provisioner.sandbox.auth0.server import Auth0Emulator
 
 from .conftest import Harness
 
@@ -331,7 +328,7 @@ def test_tenant_listing_v9_and_v10__actions_target_v10_and_converge(make_harness
 
 
 def test_emulator_command__switches_for_these_behaviours(tmp_path: Path) -> None:
-    """`python -m provisioner.sandbox.auth0.server` can promote a trigger version and keep secret stamps."""
+    """`python -m provisioner.sandbox.auth0` can promote a trigger version and keep secret stamps."""
     import json
     import os
     import signal

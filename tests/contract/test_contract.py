@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig, Tenant
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
+from provisioner.sandbox.auth0.store import Tenant
 from tests.conftest import REPO
 
 RECORDINGS = Path(__file__).parent / "recordings"

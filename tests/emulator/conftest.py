@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from auth0.management import ManagementClient
 
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
 
 MakeEmulator = Callable[..., Auth0Emulator]
 

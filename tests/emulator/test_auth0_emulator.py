@@ -35,7 +35,9 @@ from auth0.management.errors import (
 )
 
 from provisioner.sandbox.auth0 import server as emulator_module
-from provisioner.sandbox.auth0.server import Auth0Emulator, FaultRule, SyntaxChecker
+from provisioner.sandbox.auth0.config import FaultRule
+from provisioner.sandbox.auth0.server import Auth0Emulator
+from provisioner.sandbox.auth0.syntax import SyntaxChecker
 
 NO_RETRY: Any = {"max_retries": 0}
 LOGIN_V3 = [ActionTrigger(id="post-login", version="v3")]

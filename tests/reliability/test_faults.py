@@ -43,7 +43,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig, FaultRule
+from provisioner.sandbox.auth0.config import EmulatorConfig, FaultRule
+from provisioner.sandbox.auth0.server import Auth0Emulator
 from provisioner.sandbox.run import Sandbox, seed_pool
 from tests.conftest import REPO
 

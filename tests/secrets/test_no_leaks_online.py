@@ -52,7 +52,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from provisioner.sandbox.auth0.server import Auth0Emulator, FaultRule, _json_response, _Response
+from provisioner.sandbox.auth0.config import FaultRule
+from provisioner.sandbox.auth0.routes import _json_response, _Response
+from provisioner.sandbox.auth0.server import Auth0Emulator
 from provisioner.sandbox.run import Sandbox
 from tests.cli.helpers import hookctl_path
 from tests.secrets.test_no_leaks import SECRET_FILE, blobs, encodings

@@ -35,7 +35,8 @@ from provisioner.engine.state_s3 import S3Backend, StateConflictError, backend_f
 from provisioner.providers.auth0.client import Auth0Client
 from provisioner.providers.auth0.provider import Auth0Provider
 from provisioner.providers.base import Provider
-from provisioner.sandbox.auth0.server import Auth0Emulator, EmulatorConfig
+from provisioner.sandbox.auth0.config import EmulatorConfig
+from provisioner.sandbox.auth0.server import Auth0Emulator
 from tests.conftest import REPO
 
 from .conftest import REGION

@@ -1,8 +1,9 @@
 """``python -m provisioner.sandbox.auth0``: run the Auth0 Management API emulator on 127.0.0.1.
-Sandbox capability: the emulator's command line (options in ``server.main``)."""
+Sandbox: the Auth0 emulator's entry point (options in :mod:`.cli`).
+"""
 
 import sys
 
-from .server import main
+from .cli import main
 
 sys.exit(main())
