@@ -113,13 +113,14 @@ def _local_run(runs: int) -> list[str]:
     if shutil.which("node") is None:
         return ["| local run of a 120 ms handler | — | — | node is not on PATH |"]
     from provisioner.local import run as localrun
+    from provisioner.local.deps import DependencyCache
     from tests.localrun.conftest import action_invocation
 
     source = "exports.onExecutePreUserRegistration = async () => { await new Promise(r => setTimeout(r, 120)); };"
     walls: list[float] = []
     reported: list[float] = []
     with tempfile.TemporaryDirectory(prefix="hookctl-bench-delays-") as tmp:
-        runner = localrun.Runner(cache=localrun.DependencyCache(str(Path(tmp) / "cache")), kill_grace_s=1.0)
+        runner = localrun.Runner(cache=DependencyCache(str(Path(tmp) / "cache")), kill_grace_s=1.0)
 
         def run() -> localrun.RunResult:
             return runner.run(action_invocation(source, "pre-user-registration"))

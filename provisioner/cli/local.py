@@ -154,6 +154,7 @@ def invoke(
     """
     from ..engine.load import load_stack
     from ..local import run as localrun
+    from ..local.deps import DependencyCache
 
     stack = load_stack(pick_stack(stack_path), environment)
     entry = localrun.find_entry(stack, name)
@@ -171,7 +172,7 @@ def invoke(
         environment=_pairs(env_vars, "--env-var"),
         timeout_ms=timeout_ms,
     )
-    cache = localrun.DependencyCache(cache_dir or localrun.DependencyCache.default_root(), progress=_progress(ctx))
+    cache = DependencyCache(cache_dir or DependencyCache.default_root(), progress=_progress(ctx))
     runner = localrun.Runner(node_modules=node_modules, cache=cache, install_deps=install_deps)
     result = runner.run(invocation)
     if as_json:

@@ -1,4 +1,5 @@
 """Local run: one rendered handler + one event → what the handler did.
+Local runs: hookctl invoke, and each case of hookctl test (the harness invocation).
 
 Input: a stack entry (an Auth0 ``Action`` or a Cognito ``Function``), rendered
 like ``render`` does, and an event (given, or a sample from ``events`` with
@@ -12,8 +13,10 @@ interpreter with ``runner/harness.py`` for Python functions — so a handler's
 ``process.exit``, ``sys.exit``, crash or endless loop never takes hookctl
 down, and the trigger's time limit is enforced from the outside too. npm (or
 pip) runs only with ``install_deps``, to fill the dependency cache once per
-dependency set. No secret sources are read: ``event.secrets`` and a
-function's secret environment variables come from test values only.
+dependency set (``deps``). Each harness runs in namespaces of its own where
+the machine allows it (``isolation``). No secret sources are read:
+``event.secrets`` and a function's secret environment variables come from
+test values only.
 
 Faithfulness notes: Auth0 ends a flow after 20 s; Cognito waits at most 5 s
 for a synchronous trigger (the custom sender triggers are asynchronous, so the
@@ -21,6 +24,13 @@ function's own timeout applies); Cognito fails a request whose function
 returns nothing ("Unrecognizable lambda output"); Lambda's Node.js runtime
 passes a callback to non-async handlers and returns ``null`` when the event
 loop empties without an answer.
+
+Why one module of ~900 lines: what is left is a single path, ``prepare`` →
+``Invocation`` → ``Runner.run`` → ``RunResult`` (what to run, running it in
+the harness, reading the harness's records back); its parts share those two
+types and ``RunError``, and every caller uses all of them. The parts with
+concerns of their own moved out: dependency installs (``deps``) and process
+isolation (``isolation``).
 """
 
 from __future__ import annotations
@@ -29,18 +39,15 @@ import contextlib
 import copy
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +56,8 @@ from ..engine.errors import HookctlError, InputError, Problem
 from ..engine.model import Action, Function, PoolTrigger, Stack, freeze, thaw
 from ..engine.package import BuildError, check_lock, handler_file
 from ..engine.render import Rendered, Renderer
+from .deps import DependencyCache
+from .isolation import credentials_in, isolation
 from .runner import NODE_HARNESS, PYTHON_HARNESS, SHIMS_DIR
 
 COGNITO_SYNC_LIMIT_MS = 5_000  # Cognito gives up on a synchronous trigger after 5 seconds
@@ -56,15 +65,11 @@ COGNITO_ASYNC_TRIGGERS = frozenset({"CustomEmailSender", "CustomSMSSender"})
 # Auth0 triggers whose actions never block the flow: a failure only reaches the tenant logs.
 AUTH0_NON_BLOCKING = frozenset({"post-user-registration", "post-change-password"})
 KILL_GRACE_S = 3.0  # beyond the time limit, before hookctl kills a handler that ignores its own timer
-INSTALL_TIMEOUT_S = 600
-CACHE_FORMAT = 1
 LOG_TAIL = 20
-
-Progress = Callable[[str], None]
 
 
 class RunError(HookctlError):
-    """The handler could not be started at all (no node, bad entry name, failed install)."""
+    """The handler could not be started at all (no node, bad entry name, bad lock file)."""
 
 
 # -- what a run produced ------------------------------------------------------------------
@@ -516,151 +521,6 @@ def _lock_file(stack: Stack, name: str, filename: str) -> str | None:
     return path
 
 
-# -- dependency cache ---------------------------------------------------------------------
-
-
-class DependencyCache:
-    """npm (and pip) dependency sets installed once, keyed by their content, and reused.
-
-    ``<root>/npm/<key>/node_modules`` for Node.js, ``<root>/pip/<key>`` for
-    Python. The key covers the dependency list and the lock file, if one is
-    kept beside the stack (``locks/<name>/package-lock.json``); without one,
-    hookctl generates a lock file (``npm install --package-lock-only``) and
-    installs exactly that with ``npm ci``.
-    """
-
-    def __init__(
-        self,
-        root: str,
-        *,
-        runner: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
-        progress: Progress | None = None,
-    ) -> None:
-        self.root = os.path.abspath(root)
-        self._lock = threading.Lock()  # parallel cases never install the same set twice
-        self._run = runner
-        self._say = progress or (lambda _m: None)
-
-    @staticmethod
-    def default_root() -> str:
-        configured = os.environ.get("HOOKCTL_CACHE_DIR")
-        if configured:
-            return configured
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(base, "hookctl")
-
-    def _key(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
-        lock_digest = None
-        if lock is not None:
-            with open(lock, "rb") as fh:
-                lock_digest = hashlib.sha256(fh.read()).hexdigest()
-        text = json.dumps(
-            {"format": CACHE_FORMAT, "language": language, "deps": [list(d) for d in deps], "lock": lock_digest},
-            sort_keys=True,
-        )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-    def path(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
-        sub = "pip" if language == "py" else "npm"
-        return os.path.join(self.root, sub, self._key(language, deps, lock))
-
-    def find(self, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str | None:
-        """The installed set, or None when it was never installed."""
-        if not deps:
-            return None
-        path = self.path(language, deps, lock)
-        return path if os.path.isfile(os.path.join(path, ".hookctl-complete")) else None
-
-    def install(self, address: str, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
-        with self._lock:
-            return self._install(address, language, deps, lock)
-
-    def _install(self, address: str, language: str, deps: Sequence[tuple[str, str]], lock: str | None) -> str:
-        found = self.find(language, deps, lock)
-        if found or not deps:
-            return found or ""
-        final = self.path(language, deps, lock)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        work = tempfile.mkdtemp(prefix=".install-", dir=os.path.dirname(final))
-        try:
-            if language == "py":
-                self._install_pip(address, deps, lock, work)
-            else:
-                self._install_npm(address, deps, lock, work)
-            with open(os.path.join(work, ".hookctl-complete"), "w", encoding="utf-8") as fh:
-                fh.write(json.dumps({"dependencies": [list(d) for d in deps]}) + "\n")
-            try:
-                os.rename(work, final)
-            except OSError:
-                if not self.find(language, deps, lock):  # another run won the race: keep theirs
-                    raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return final
-
-    def _install_npm(self, address: str, deps: Sequence[tuple[str, str]], lock: str | None, work: str) -> None:
-        package = {"name": "hookctl-local-run", "version": "0.0.0", "private": True, "dependencies": dict(deps)}
-        with open(os.path.join(work, "package.json"), "w", encoding="utf-8") as fh:
-            json.dump(package, fh, indent=2, sort_keys=True)
-        common = ["--ignore-scripts", "--no-audit", "--no-fund"]
-        if lock is not None:
-            shutil.copyfile(lock, os.path.join(work, "package-lock.json"))
-        else:
-            self._say(f"{address}: npm install --package-lock-only ({len(deps)} packages)")
-            self._command(address, ["npm", "install", "--package-lock-only", *common], work)
-        self._say(f"{address}: npm ci ({len(deps)} packages)")
-        self._command(address, ["npm", "ci", "--omit=dev", *common], work)
-
-    def _install_pip(self, address: str, deps: Sequence[tuple[str, str]], lock: str | None, work: str) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--target",
-            work,
-            # Wheels only: an sdist's build runs its setup code with this process's environment.
-            "--only-binary=:all:",
-            "--no-input",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-        ]
-        if lock is not None:
-            command += ["--constraint", lock]
-        command += ["--", *(f"{name}=={version}" for name, version in deps)]
-        self._say(f"{address}: pip install ({len(deps)} packages)")
-        self._command(address, command, work)
-
-    def _command(self, address: str, command: list[str], cwd: str) -> None:
-        try:
-            result = self._run(
-                command,
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                check=False,
-                timeout=INSTALL_TIMEOUT_S,
-            )
-        except FileNotFoundError:
-            raise RunError(
-                f"installing dependencies of {address}: `{command[0]}` not found",
-                hint="Install Node.js and npm." if command[0] == "npm" else None,
-            ) from None
-        except subprocess.TimeoutExpired:
-            raise RunError(
-                f"installing dependencies of {address}: `{' '.join(command)}` took over {INSTALL_TIMEOUT_S} s"
-            ) from None
-        if result.returncode != 0:
-            tail = "\n".join("  " + line for line in (result.stderr or result.stdout).strip().splitlines()[-LOG_TAIL:])
-            raise RunError(
-                f"installing dependencies of {address}: `{' '.join(command)}` failed "
-                f"(exit code {result.returncode})\n{tail}"
-            )
-
-
 # -- running --------------------------------------------------------------------------------
 
 
@@ -679,74 +539,6 @@ def runtime_major(runtime: str) -> int | None:
     """``node22`` → 22, ``nodejs20.x`` → 20, ``python3.13`` → None."""
     match = re.match(r"node(?:js)?(\d+)", runtime)
     return int(match.group(1)) if match else None
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """How handlers are kept from the runner's credentials: ``prefix`` wraps each run."""
-
-    available: bool
-    prefix: tuple[str, ...] = ()
-    why: str = ""
-
-
-# Names under which CI runners and SDKs hand out credentials, plus anything named like one.
-_CREDENTIAL_NAMES = frozenset(
-    {
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-        "AUTH0_CLIENT_ID",
-        "AUTH0_CLIENT_SECRET",
-        "AUTH0_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "ACTIONS_RUNTIME_TOKEN",
-        "CI_JOB_TOKEN",
-        "CI_JOB_JWT",
-        "CI_JOB_JWT_V2",
-    }
-)
-_CREDENTIAL_RE = re.compile(r"(?:SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL)", re.I)
-
-
-def credentials_in(environ: Mapping[str, str]) -> list[str]:
-    """Names in ``environ`` that hold, or look like they hold, credentials (never their values)."""
-    return sorted(n for n, v in environ.items() if v and (n in _CREDENTIAL_NAMES or _CREDENTIAL_RE.search(n)))
-
-
-@functools.lru_cache(maxsize=1)
-def isolation() -> Isolation:
-    """Run handlers in a user, PID and mount namespace of their own, with a fresh ``/proc``.
-
-    Clearing the handler's environment is not enough: every ancestor (hookctl, the CI step's
-    shell) holds the runner's credentials, and ``/proc/<pid>/environ`` shows the environment a
-    process started with. In its own PID namespace a handler sees no other process. Tried in
-    order: an unprivileged user namespace (``unshare --map-root-user``, works for any user where
-    the kernel allows it), then, as root, PID + mount namespaces alone. ``HOOKCTL_ISOLATION=off``
-    turns this off (for platforms where the probe itself misbehaves); hookctl then warns."""
-    if os.environ.get("HOOKCTL_ISOLATION", "").lower() == "off":
-        return Isolation(False, why="HOOKCTL_ISOLATION=off")
-    unshare = shutil.which("unshare")
-    if not sys.platform.startswith("linux") or unshare is None:
-        return Isolation(False, why="no `unshare` on this platform")
-    candidates: list[tuple[str, ...]] = [(unshare, "--map-root-user", "--pid", "--mount-proc", "--kill-child")]
-    if os.geteuid() == 0:
-        candidates.append((unshare, "--pid", "--mount-proc", "--kill-child"))
-    why = "unshare failed"
-    for prefix in candidates:
-        try:
-            probe = subprocess.run([*prefix, "--", "true"], capture_output=True, text=True, timeout=30, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            why = f"unshare failed: {type(exc).__name__}"
-            continue
-        if probe.returncode == 0:
-            return Isolation(True, tuple(prefix))
-        why = f"unshare failed: {(probe.stderr.strip().splitlines() or ['exit code ' + str(probe.returncode)])[-1]}"
-    return Isolation(False, why=why)
 
 
 class Runner:

@@ -27,6 +27,7 @@ from . import run as localrun
 from .capture import CaptureRef, CaptureServer, resolve_captures
 from .cases import Case, display_path, load_cases, tests_path_for
 from .checks import check
+from .deps import DependencyCache
 from .report import CaseResult, StackReport, failure_section, result_line, summary
 
 
@@ -104,9 +105,7 @@ def run_stack_tests(stack_path: str, environment: str | None, echo: Callable[[st
 
 
 def make_runner(options: TestOptions) -> localrun.Runner:
-    cache = localrun.DependencyCache(
-        options.cache_dir or localrun.DependencyCache.default_root(), progress=options.progress
-    )
+    cache = DependencyCache(options.cache_dir or DependencyCache.default_root(), progress=options.progress)
     return localrun.Runner(
         node_modules=options.node_modules,
         cache=cache,

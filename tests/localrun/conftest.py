@@ -19,6 +19,7 @@ import pytest
 
 from provisioner.engine import events
 from provisioner.local import run as localrun
+from provisioner.local.deps import DependencyCache
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH")
@@ -27,7 +28,7 @@ needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH")
 @pytest.fixture
 def runner(tmp_path: Path) -> localrun.Runner:
     """A runner with its own empty dependency cache and a short kill grace."""
-    cache = localrun.DependencyCache(str(tmp_path / "cache"))
+    cache = DependencyCache(str(tmp_path / "cache"))
     return localrun.Runner(cache=cache, kill_grace_s=1.0)
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from provisioner.engine import events
 from provisioner.local import run as localrun
+from provisioner.local.deps import DependencyCache
 
 from .conftest import action_invocation, needs_node
 
@@ -371,7 +372,7 @@ def test_node_modules_override__wins_over_the_shim(tmp_path: Path) -> None:
     stub.mkdir(parents=True)
     (stub / "package.json").write_text(json.dumps({"name": "@slack/webhook", "main": "index.js"}))
     (stub / "index.js").write_text("exports.IncomingWebhook = class { send() { return 'stubbed'; } };\n")
-    runner = localrun.Runner(node_modules=str(tmp_path / "stubs"), cache=localrun.DependencyCache(str(tmp_path / "c")))
+    runner = localrun.Runner(node_modules=str(tmp_path / "stubs"), cache=DependencyCache(str(tmp_path / "c")))
     result = runner.run(
         action_invocation(
             """

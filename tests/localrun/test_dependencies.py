@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from provisioner.local import run as localrun
+from provisioner.local.deps import DependencyCache, InstallError
 
 from .conftest import action_invocation, needs_node
 
@@ -115,7 +116,7 @@ def test_install_deps__installed_once_from_generated_lock__then_reused(
         commands.append(command)
         return subprocess.run(command, **kwargs)
 
-    cache = localrun.DependencyCache(str(tmp_path / "hookctl-cache"), runner=spy)
+    cache = DependencyCache(str(tmp_path / "hookctl-cache"), runner=spy)
     invocation = action_invocation(
         f"""
         const {{ greet }} = require("{PACKAGE}");
@@ -141,7 +142,7 @@ def test_install_deps__installed_once_from_generated_lock__then_reused(
 
 
 def test_not_installed__no_shim__warns_and_the_require_fails(tmp_path: Path) -> None:
-    runner = localrun.Runner(cache=localrun.DependencyCache(str(tmp_path / "empty")))
+    runner = localrun.Runner(cache=DependencyCache(str(tmp_path / "empty")))
     result = runner.run(
         action_invocation(
             f'require("{PACKAGE}");\nexports.onExecutePostUserRegistration = async () => {{}};',
@@ -159,8 +160,8 @@ def test_install_failure__npm_output_in_the_error(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
     monkeypatch.setenv("npm_config_fetch_retries", "0")
     monkeypatch.setenv("npm_config_userconfig", str(tmp_path / "no-npmrc"))
-    cache = localrun.DependencyCache(str(tmp_path / "c"))
-    with pytest.raises(localrun.RunError) as info:
+    cache = DependencyCache(str(tmp_path / "c"))
+    with pytest.raises(InstallError) as info:
         cache.install("auth0.action.t", "js", ((PACKAGE, VERSION),), None)
     assert "installing dependencies of auth0.action.t: `npm install --package-lock-only" in info.value.message
     assert cache.find("js", ((PACKAGE, VERSION),), None) is None

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.local.run import DependencyCache
+from provisioner.local.deps import DependencyCache
 
 from .harness import Listener, PullRequest
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.local.run import isolation
+from provisioner.local.isolation import isolation
 
 from .harness import Listener, PullRequest
 
