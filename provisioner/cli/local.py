@@ -155,13 +155,14 @@ def invoke(
     from ..engine.load import load_stack
     from ..local import run as localrun
     from ..local.deps import DependencyCache
+    from ..local.invocation import find_entry, prepare
 
     stack = load_stack(pick_stack(stack_path), environment)
-    entry = localrun.find_entry(stack, name)
+    entry = find_entry(stack, name)
     event = _read_event(event_path) if event_path else None
     if merge and event is None:
         raise click.UsageError("--merge needs --event")
-    invocation = localrun.prepare(
+    invocation = prepare(
         stack,
         entry,
         event=None if merge else event,

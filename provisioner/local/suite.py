@@ -28,6 +28,7 @@ from .capture import CaptureRef, CaptureServer, resolve_captures
 from .cases import Case, display_path, load_cases, tests_path_for
 from .checks import check
 from .deps import DependencyCache
+from .invocation import find_entry, prepare
 from .report import CaseResult, StackReport, failure_section, result_line, summary
 
 
@@ -130,11 +131,11 @@ def run_case(
     def url(ref: CaptureRef) -> str:
         return server.url(scope, ref)
 
-    entry = localrun.find_entry(stack, case.target)
+    entry = find_entry(stack, case.target)
     event = resolve_captures(case.event, url)
     try:
         with render_lock or contextlib.nullcontext():
-            invocation = localrun.prepare(
+            invocation = prepare(
                 stack,
                 entry,
                 event=event if case.replace_event else None,

@@ -20,6 +20,7 @@ import pytest
 from provisioner.engine import events
 from provisioner.local import run as localrun
 from provisioner.local.deps import DependencyCache
+from provisioner.local.invocation import Invocation
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH")
@@ -44,8 +45,8 @@ def action_invocation(
     timeout_ms: int = 5_000,
     dependencies: tuple[tuple[str, str], ...] = (),
     cache_seed: Mapping[str, str] | None = None,
-) -> localrun.Invocation:
-    return localrun.Invocation(
+) -> Invocation:
+    return Invocation(
         kind="auth0",
         address="auth0.action.t",
         name="t",
@@ -73,10 +74,10 @@ def function_invocation(
     event: Mapping[str, Any] | None = None,
     environment: Mapping[str, str] | None = None,
     timeout_ms: int = 5_000,
-) -> localrun.Invocation:
+) -> Invocation:
     trigger = events.TRIGGER_BY_SOURCE[trigger_source]
     default_name = "index.mjs" if language == "js" else "lambda_function.py"
-    return localrun.Invocation(
+    return Invocation(
         kind="cognito",
         address="cognito.function.t",
         name="t",

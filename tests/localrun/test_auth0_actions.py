@@ -16,6 +16,7 @@ import pytest
 from provisioner.engine import events
 from provisioner.local import run as localrun
 from provisioner.local.deps import DependencyCache
+from provisioner.local.invocation import find_entry, prepare
 
 from .conftest import action_invocation, needs_node
 
@@ -274,7 +275,7 @@ def test_time_limit__default__is_auth0s_20_seconds(small_stack: Path) -> None:
     from provisioner.engine.load import load_stack
 
     stack = load_stack(str(small_stack), "dev")
-    invocation = localrun.prepare(stack, localrun.find_entry(stack, "gate"))
+    invocation = prepare(stack, find_entry(stack, "gate"))
     assert invocation.timeout_ms == events.AUTH0_TIME_LIMIT_MS == 20_000
 
 

@@ -9,6 +9,7 @@ import pytest
 from provisioner.engine.errors import InputError
 from provisioner.engine.load import load_stack
 from provisioner.local import run as localrun
+from provisioner.local.invocation import find_entry, prepare
 
 from .conftest import function_invocation, needs_node
 
@@ -267,8 +268,8 @@ def test_python_unserialisable_answer__marshal_error(runner: localrun.Runner) ->
 
 def test_prepare__cognito_limits__five_seconds_sync_function_timeout_for_senders(small_stack: Path) -> None:
     stack = load_stack(str(small_stack), "dev")
-    signup = localrun.prepare(stack, localrun.find_entry(stack, "signup"), secrets={"TOKEN": "t"})
-    sender = localrun.prepare(stack, localrun.find_entry(stack, "sender"))
+    signup = prepare(stack, find_entry(stack, "signup"), secrets={"TOKEN": "t"})
+    sender = prepare(stack, find_entry(stack, "sender"))
     assert signup.timeout_ms == 5_000  # Cognito waits 5 s for PreSignUp, whatever the function's timeout
     assert sender.timeout_ms == 10_000  # sender triggers are asynchronous: the function's own 10 s
     assert signup.event["userPoolId"] == "eu-west-1_Main1"
@@ -282,19 +283,19 @@ def test_prepare__cognito_limits__five_seconds_sync_function_timeout_for_senders
 def test_prepare__trigger_source_of_another_trigger__refused(small_stack: Path) -> None:
     stack = load_stack(str(small_stack), "dev")
     with pytest.raises(InputError) as info:
-        localrun.prepare(stack, localrun.find_entry(stack, "signup"), trigger_source="PostConfirmation_ConfirmSignUp")
+        prepare(stack, find_entry(stack, "signup"), trigger_source="PostConfirmation_ConfirmSignUp")
     assert "goes to the PostConfirmation trigger; function signup serves PreSignUp" in info.value.message
 
 
 def test_prepare__undeclared_secret__refused_with_location(small_stack: Path) -> None:
     stack = load_stack(str(small_stack), "dev")
     with pytest.raises(InputError) as info:
-        localrun.prepare(stack, localrun.find_entry(stack, "gate"), secrets={"NOPE": "x"})
+        prepare(stack, find_entry(stack, "gate"), secrets={"NOPE": "x"})
     assert "small.yaml:" in info.value.message and "undeclared secrets: NOPE" in info.value.message
 
 
 def test_find_entry__misspelt__suggests(small_stack: Path) -> None:
     stack = load_stack(str(small_stack), "dev")
     with pytest.raises(InputError) as info:
-        localrun.find_entry(stack, "sigup")
+        find_entry(stack, "sigup")
     assert "did you mean 'signup'" in info.value.message
