@@ -184,12 +184,10 @@ def _read_auth0(rt: Any) -> Any:
 
 
 def _read_cognito(rt: Any, pools: dict[str, str], region: str | None, selection: Any) -> Any:
-    import boto3
-
     from ..adopt.importing import read_cognito
-    from ..providers.cognito.client import LambdaCognitoClient, region_from_environment
+    from ..providers.cognito.client import LambdaCognitoClient, session_for
 
-    session = boto3.session.Session(region_name=region_from_environment(region))
+    session = session_for(region)
     if not session.region_name:
         raise HookctlError("no AWS region", hint="Pass --region, or set AWS_REGION / AWS_DEFAULT_REGION.")
     if not catalog.aws_region(str(session.region_name)):
