@@ -22,9 +22,11 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/hookctl demo
 
+# lint-imports checks the layers and the SDK boundary written down in pyproject.toml ([tool.importlinter]).
 lint: venv
 	$(BIN)/ruff check provisioner tests bench
 	$(BIN)/ruff format --check provisioner tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	$(BIN)/mypy
