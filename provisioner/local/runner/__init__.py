@@ -1,4 +1,5 @@
 """The harnesses that run handlers locally (package data; see ``provisioner.local.run``).
+Local runs: the harness files the runner starts (package data).
 
 ``harness.mjs`` runs Auth0 actions and Cognito Node.js handlers, with the Auth0
 ``api`` object from ``auth0-api.mjs``; ``harness.py`` runs Cognito Python

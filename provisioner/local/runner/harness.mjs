@@ -2,7 +2,7 @@
 //
 //   node harness.mjs JOB.json
 //
-// JOB.json (written by provisioner/localrun.py) names the handler file, the
+// JOB.json (written by provisioner/local/run.py) names the handler file, the
 // export to call, the event, the time limit and RECORDS, a file this harness
 // appends one JSON object a line to, synchronously, as things happen:
 //

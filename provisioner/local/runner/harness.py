@@ -1,4 +1,5 @@
 """hookctl's Python harness: runs one Cognito Lambda handler written in Python.
+Local runs: started by run.py as its own process, one handler per process.
 
     python harness.py JOB.json
 
