@@ -1,11 +1,11 @@
 """Benchmark: the real-clock side of the delays the tests check by outcome only.
 
 - the auth0-python SDK riding out a 429 from the emulator (4 requests/s, burst 2): how long the
-  retried call takes and how long the SDK chose to sleep (tests/emulator records the sleeps);
+  retried call takes and how long the SDK chose to sleep (tests/sandbox/auth0 records the sleeps);
 - the emulator's added latency (50 ms per request): the wall time of one request;
 - a local run of an Auth0 action whose handler awaits 120 ms: the duration hookctl reports for the
   handler, and the wall time of the whole run (node start, module load, handler)
-  (tests/localrun checks the reported duration with an injected clock).
+  (tests/local checks the reported duration with an injected clock).
 
 Prints a Markdown table naming the machine.
 
@@ -114,7 +114,7 @@ def _local_run(runs: int) -> list[str]:
         return ["| local run of a 120 ms handler | — | — | node is not on PATH |"]
     from provisioner.local import run as localrun
     from provisioner.local.deps import DependencyCache
-    from tests.localrun.conftest import action_invocation
+    from tests.local.conftest import action_invocation
 
     source = "exports.onExecutePreUserRegistration = async () => { await new Promise(r => setTimeout(r, 120)); };"
     walls: list[float] = []

@@ -1,5 +1,5 @@
-"""JSON Schemas (draft 2020-12) for stack files and test-case files, for editors and linters.
-Engine: the stack file's contract, for `hookctl schema` and schema/.
+"""The JSON Schema (draft 2020-12) of stack files, for editors and linters.
+Engine: the stack file's contract, for `hookctl schema` and schema/ (test-case files: local/schema.py).
 
 Pure data built from the same tables the loaders check against (``catalog``, the loaders' key
 lists), so the schema cannot drift from hookctl: ``hookctl schema`` prints them and the copies

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import aws  # noqa: F401  (an empty moto account, reused as is)
+from tests.providers.cognito.conftest import aws  # noqa: F401  (an empty moto account, reused as is)
 
 from .harness import Listener, PullRequest
 

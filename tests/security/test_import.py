@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from provisioner.adopt.stackfile import looks_secret
-from tests.aws.world import REGION, World, function_arn
+from tests.providers.cognito.world import REGION, World, function_arn
 
 from .harness import CANARY, PullRequest
 

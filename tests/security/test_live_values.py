@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.aws.world import REGION, World
+from tests.providers.cognito.world import REGION, World
 
 from .harness import STACK_SECRET, PullRequest
 

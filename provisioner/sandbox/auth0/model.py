@@ -103,7 +103,7 @@ class TriggerSpec:
 
 # The catalogue as a real tenant lists it (auth0-deploy-cli test/e2e/recordings/
 # should-deploy-without-deleting-resources-if-AUTH0_ALLOW_DELETE-is-false.json, 2026, interaction
-# 254; excerpt in tests/contract/recordings/deploy-cli-create-deploy-triggers.json): one entry per
+# 254; excerpt in tests/sandbox/contract/recordings/deploy-cli-create-deploy-triggers.json): one entry per
 # version, deprecated versions still listed with runtimes ["node22"] (post-login v2: node18 and
 # node22) and their old default runtime, the current versions with node18-actions and node22
 # (default node22), and four entity-bound triggers (custom-token-exchange with the bare "node18",

@@ -496,7 +496,7 @@ class Tenant:
             if specs and all(s.binding_policy == "entity-bound" for s in specs):
                 # An entity-bound trigger lists no bindings: 200 {"bindings": [], "per_page": 50} in
                 # auth0-deploy-cli's 2026 recordings (custom-token-exchange, event-stream, mcp-tool ...;
-                # tests/contract/recordings/deploy-cli-create-deploy-triggers.json). Earlier tenants
+                # tests/sandbox/contract/recordings/deploy-cli-create-deploy-triggers.json). Earlier tenants
                 # answered 400 here (auth0-deploy-cli #988/#990).
                 return []
             self._bindable_trigger(trigger_id, "list")

@@ -23,7 +23,7 @@ from provisioner.engine.errors import HookctlError
 
 from .world import ACCOUNT, REGION, World
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
 STACK, ENVIRONMENT = "perm", "dev"
 
 PLAN_STACK = """

@@ -1,8 +1,8 @@
-"""Rebuild the excerpts under tests/contract/recordings/ from the public recordings they quote.
+"""Rebuild the excerpts under tests/sandbox/contract/recordings/ from the public recordings they quote.
 
 Not a test. Run it with local clones (or bare mirrors) of the source repositories::
 
-    python tests/contract/make_excerpts.py TERRAFORM_PROVIDER_AUTH0 GO_AUTH0 AUTH0_DEPLOY_CLI
+    python tests/sandbox/contract/make_excerpts.py TERRAFORM_PROVIDER_AUTH0 GO_AUTH0 AUTH0_DEPLOY_CLI
 
 Each excerpt names its source repository, path and commit. Scrubbing: the tenant host is dropped
 (paths only), headers are dropped (no tokens), secret values sent in request bodies are replaced,

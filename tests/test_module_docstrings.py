@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "provisioner"
+PACKAGE = Path(__file__).resolve().parents[1] / "provisioner"
 # The folder a module lives in → the capability its docstring's second line must name.
 CAPABILITY = {
     "cli": "CLI",

@@ -1,6 +1,6 @@
 """The emulator held to real Auth0 answers.
 
-tests/contract/recordings/ holds excerpts of public recordings of the real Management API
+tests/sandbox/contract/recordings/ holds excerpts of public recordings of the real Management API
 (terraform-provider-auth0, go-auth0, auth0-deploy-cli; each file names its source repository, path
 and commit; make_excerpts.py rebuilds them). Each excerpt is replayed, request by request, against a
 fresh emulator over HTTPS; ids the recording holds are mapped to the ids the emulator answered with.

@@ -40,7 +40,7 @@ class World:
         self.secretsmanager = self.session.client("secretsmanager")
         self.providers: list[CognitoProvider] = []
         self.stack_path = tmp / "stack.yaml"
-        # What hookctl waits with; tests/aws/test_real_behaviours.py gives it a fake clock.
+        # What hookctl waits with; tests/providers/cognito/test_real_behaviours.py gives it a fake clock.
         self.sleep: Callable[[float], None] = _no_sleep
         self.clock: Callable[[], float] = time.monotonic
         # botocore event handlers for hookctl's sessions (test_permissions.py signs around a moto bug).

@@ -644,7 +644,7 @@ def test_save_and_load_round_trip(make_emulator: MakeEmulator, client_for: Clien
 
 
 def test_command_line_serves_until_interrupted(tmp_path: Path) -> None:
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     proc = subprocess.Popen(
         [sys.executable, "-m", "provisioner.sandbox.auth0", "--state-dir", str(tmp_path), "--build-seconds", "0"],
         cwd=repo,
