@@ -135,14 +135,12 @@ class RolePropagation:
                 return 0.0
             return MAX_SETTLE_RETRY_DELAY  # someone is finding out: look again in a moment
 
-    def accepted(self, role_arn: str | None, resource: str) -> None:
+    def accepted(self, role_arn: str | None) -> None:
         """A write using ``role_arn`` went through: its role is usable this long after creation."""
         with self._lock:
             made = self._created.get(role_arn or "")
             if made is not None and self._delay is None:
                 self._delay = self.clock() - made
-            if self._prober == resource:
-                self._prober = None
 
     def done(self, resource: str) -> None:
         """``resource`` stopped trying (accepted or failed): another may probe."""
@@ -742,7 +740,7 @@ class LambdaCognitoClient(Client):
                         self.sleep(delay)
                     delay = min(delay * 2, MAX_SETTLE_RETRY_DELAY)
                     continue
-                self.propagation.accepted(role, resource)
+                self.propagation.accepted(role)
                 return answer
         finally:
             self.propagation.done(resource)

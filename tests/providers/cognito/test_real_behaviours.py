@@ -567,7 +567,8 @@ def test_role_propagation__one_function_probes__the_others_try_once_their_role_i
     assert learned.wait_before_trying("arn:role/0", "fn-0") == 0.0  # still the prober
     # fn-0's write is accepted 8.5 s after its role was made: the others wait until theirs is as old.
     clock.now = 1_000.0 + 8.5
-    learned.accepted("arn:role/0", "fn-0")
+    learned.accepted("arn:role/0")
+    learned.done("fn-0")
     assert learned.wait_before_trying("arn:role/1", "fn-1") == pytest.approx(0.1)
     assert learned.wait_before_trying("arn:role/2", "fn-2") == pytest.approx(0.2)
     clock.now += 1.0
